@@ -1,0 +1,24 @@
+using Microsoft.Extensions.Hosting;
+
+namespace NxTop.Agent;
+
+/// <summary>
+/// Makes sure the state directory exists, mode 0700 when the agent creates it (the unit's
+/// StateDirectory= normally has). The agent keeps no state there yet.
+/// </summary>
+internal sealed class StateDirectory(AgentConfig config) : IHostedService
+{
+    private const UnixFileMode DirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (!Directory.Exists(config.StateDirectory))
+        {
+            Directory.CreateDirectory(config.StateDirectory, DirectoryMode);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
