@@ -106,3 +106,20 @@ public class ProbePayloadTests
         Assert.Equal(new byte[] { 0x04, 0x03, 0x02, 0x01 }, sector[(movEcx + 2)..(movEcx + 6)]);
     }
 }
+
+public class ProbeDiskImageTests
+{
+    [Fact]
+    public async Task Disk_image_is_padded_to_a_mebibyte_because_seabios_will_not_boot_a_one_sector_virtio_disk()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("probe.img");
+
+        await ProbePayload.WriteDiskImageAsync(path, spinIterations: 7);
+
+        var bytes = await File.ReadAllBytesAsync(path);
+        Assert.Equal(1024 * 1024, bytes.Length);
+        Assert.Equal(ProbePayload.BootSector(7), bytes[..512]);
+        Assert.All(bytes[512..4096], b => Assert.Equal(0, b));
+    }
+}

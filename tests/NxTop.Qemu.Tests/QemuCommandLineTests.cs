@@ -104,6 +104,16 @@ public class QemuCommandLineTests
     }
 
     [Fact]
+    public void Snapshot_keeps_guest_writes_off_the_image()
+    {
+        var disk = QemuCommandLine.Build(Iso(Firmware.Bios) with { Boot = new BootSource.Disk("/img/d.raw", Snapshot: true) });
+        var usb = QemuCommandLine.Build(Iso(Firmware.Uefi) with { Boot = new BootSource.UsbStick("/img/x.iso", Snapshot: true) });
+
+        Assert.Equal("if=none,id=disk0,format=raw,file=/img/d.raw,snapshot=on", Value(disk, "-drive"));
+        Assert.Equal("if=none,id=usb0,format=raw,file=/img/x.iso,snapshot=on", Value(usb, "-drive"));
+    }
+
+    [Fact]
     public void Usb_stick_sits_on_xhci_as_usb_storage_with_boot_index_0()
     {
         var args = QemuCommandLine.Build(Iso(Firmware.Uefi) with { Boot = new BootSource.UsbStick("/img/nxtop.iso") });

@@ -63,13 +63,13 @@ public sealed class SshSessionWaitTests : IDisposable
     }
 
     [Fact]
-    public async Task A_silent_server_is_bounded_by_the_attempt_timeout_and_the_deadline()
+    public async Task A_silent_server_is_bounded_by_the_response_timeout_and_the_deadline()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
         var clock = Stopwatch.StartNew();
-        var options = new SshWaitOptions { AttemptTimeout = TimeSpan.FromSeconds(1) };
+        var options = new SshWaitOptions { ResponseTimeout = TimeSpan.FromSeconds(1) };
 
         var e = await Assert.ThrowsAsync<SshUnreachableException>(() => SshSession.WaitForSshAsync(
             "127.0.0.1", port, "root", _key, AnyFingerprint, TimeSpan.FromSeconds(3), options, CancellationToken.None));

@@ -96,7 +96,7 @@ public sealed class AccelProbe
         {
             var image = Path.Combine(dir.FullName, "probe.img");
             var serial = Path.Combine(dir.FullName, "serial.log");
-            await File.WriteAllBytesAsync(image, ProbePayload.BootSector(), cancellationToken).ConfigureAwait(false);
+            await ProbePayload.WriteDiskImageAsync(image, cancellationToken: cancellationToken).ConfigureAwait(false);
             var options = new QemuOptions
             {
                 Binary = QemuBinary,
@@ -172,6 +172,20 @@ public static class ProbePayload
     public const string Marker = "NXTOP-PROBE-OK";
 
     private const int LoadAddress = 0x7C00;
+
+    /// <summary>
+    /// Writes a 1 MiB raw disk whose first sector is <see cref="BootSector"/>. SeaBIOS refuses to boot a virtio
+    /// disk that is only one sector long ("could not read the boot disk"), hence the padding.
+    /// </summary>
+    public static async Task WriteDiskImageAsync(string path, uint spinIterations = 50_000_000, CancellationToken cancellationToken = default)
+    {
+        var stream = new FileStream(path, FileMode.Create, FileAccess.Write);
+        await using (stream.ConfigureAwait(false))
+        {
+            await stream.WriteAsync(BootSector(spinIterations), cancellationToken).ConfigureAwait(false);
+            stream.SetLength(1024 * 1024);
+        }
+    }
 
     /// <summary>The boot sector; <paramref name="spinIterations"/> is the busy loop's count (0 skips it).</summary>
     public static byte[] BootSector(uint spinIterations = 50_000_000)

@@ -77,11 +77,11 @@ public static class QemuCommandLine
                 Add("-device", "ide-cd,drive=cd0,bootindex=0");
                 break;
             case BootSource.Disk disk:
-                Add("-drive", $"if=none,id=disk0,format={Format(disk.Format)},file={Escape(disk.Path)}");
+                Add("-drive", $"if=none,id=disk0,format={Format(disk.Format)},file={Escape(disk.Path)}{SnapshotFlag(disk.Snapshot)}");
                 Add("-device", "virtio-blk-pci,drive=disk0,bootindex=0");
                 break;
             case BootSource.UsbStick usb:
-                Add("-drive", $"if=none,id=usb0,format=raw,file={Escape(usb.ImagePath)}");
+                Add("-drive", $"if=none,id=usb0,format=raw,file={Escape(usb.ImagePath)}{SnapshotFlag(usb.Snapshot)}");
                 Add("-device", "qemu-xhci,id=xhci");
                 Add("-device", "usb-storage,bus=xhci.0,drive=usb0,bootindex=0");
                 break;
@@ -180,6 +180,8 @@ public static class QemuCommandLine
         DiskFormat.Qcow2 => "qcow2",
         _ => throw new ArgumentOutOfRangeException(nameof(format), format, null),
     };
+
+    private static string SnapshotFlag(bool snapshot) => snapshot ? ",snapshot=on" : string.Empty;
 
     private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
 }

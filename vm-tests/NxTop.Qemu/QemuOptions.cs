@@ -81,11 +81,14 @@ public abstract record BootSource
     /// <summary>An ISO on an IDE/AHCI CD-ROM drive.</summary>
     public sealed record Cdrom(string IsoPath) : BootSource;
 
-    /// <summary>A disk image on virtio-blk.</summary>
-    public sealed record Disk(string Path, DiskFormat Format = DiskFormat.Raw) : BootSource;
+    /// <summary>A disk image on virtio-blk. With <paramref name="Snapshot"/>, guest writes go to a throwaway overlay.</summary>
+    public sealed record Disk(string Path, DiskFormat Format = DiskFormat.Raw, bool Snapshot = false) : BootSource;
 
-    /// <summary>A raw image (e.g. a hybrid ISO written to a stick) on a USB mass-storage device behind xHCI.</summary>
-    public sealed record UsbStick(string ImagePath) : BootSource;
+    /// <summary>
+    /// A raw image (e.g. a hybrid ISO written to a stick) on a USB mass-storage device behind xHCI. With
+    /// <paramref name="Snapshot"/>, guest writes go to a throwaway overlay and the image file is never changed.
+    /// </summary>
+    public sealed record UsbStick(string ImagePath, bool Snapshot = false) : BootSource;
 
     /// <summary>PXE from the NIC's ROM, served by QEMU's user-net TFTP from <paramref name="TftpRoot"/>.</summary>
     public sealed record Pxe(string TftpRoot, string BootFile) : BootSource;

@@ -18,10 +18,17 @@ public sealed record SshWaitOptions
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
-    /// The limit for one attempt. QEMU's user net accepts on the host side at once and then waits for the guest,
-    /// so an attempt can hang until this passes while the guest has no network yet.
+    /// How long one attempt waits for each server response (the SSH banner first). QEMU's user net accepts on the
+    /// host side at once and then waits for the guest, so while the guest has no network an attempt hangs until
+    /// this passes: it bounds how late a guest's first working SSH is noticed, so keep it short.
     /// </summary>
-    public TimeSpan AttemptTimeout { get; init; } = TimeSpan.FromSeconds(15);
+    public TimeSpan ResponseTimeout { get; init; } = TimeSpan.FromSeconds(8);
+
+    /// <summary>The limit for one whole attempt (connect, key exchange, login), however many responses it takes.</summary>
+    public TimeSpan AttemptTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The per-response timeout of the session once connected (channel opens, SFTP requests).</summary>
+    public TimeSpan SessionResponseTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>The clock.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
@@ -119,7 +126,7 @@ public sealed class SshSession : IDisposable
                 var attemptLimit = remaining < options.AttemptTimeout ? remaining : options.AttemptTimeout;
                 var connectionInfo = new ConnectionInfo(host, port, user, new PrivateKeyAuthenticationMethod(user, key))
                 {
-                    Timeout = attemptLimit,
+                    Timeout = attemptLimit < options.ResponseTimeout ? attemptLimit : options.ResponseTimeout,
                 };
                 var client = new SshClient(connectionInfo);
                 var pin = new HostKeyPin(expected);
@@ -130,6 +137,7 @@ public sealed class SshSession : IDisposable
                 {
                     await client.ConnectAsync(linked.Token).ConfigureAwait(false);
                     client.KeepAliveInterval = TimeSpan.FromSeconds(15);
+                    connectionInfo.Timeout = options.SessionResponseTimeout;
                     return new SshSession(client, connectionInfo, key, expected, pin.Seen!);
                 }
                 catch (Exception e) when (!cancellationToken.IsCancellationRequested)
@@ -290,6 +298,62 @@ public sealed class SshSession : IDisposable
                 Mismatch = $"host key mismatch: the server showed {e.HostKeyName} SHA256:{e.FingerPrintSHA256}, "
                     + $"but SHA256:{expected} is pinned.";
             }
+        }
+    }
+}
+
+/// <summary>How an SSH server answered a password login.</summary>
+public enum PasswordLoginOutcome
+{
+    /// <summary>The server does not offer password authentication at all (what a hardened image must say).</summary>
+    NotOffered,
+
+    /// <summary>The server offers password authentication but refused this password.</summary>
+    Rejected,
+
+    /// <summary>The password worked.</summary>
+    Accepted,
+}
+
+/// <summary>The outcome of <see cref="PasswordLogin.TryAsync"/>, with the library's own words.</summary>
+public sealed record PasswordLoginResult(PasswordLoginOutcome Outcome, string Detail);
+
+/// <summary>Tries a password login, to prove that a server refuses passwords outright.</summary>
+public static class PasswordLogin
+{
+    /// <summary>
+    /// Connects with only a password method (host key still pinned) and classifies the answer. SSH.NET says
+    /// "No suitable authentication method found ... (methods)" when the server offers no password method, and
+    /// "Permission denied (password)" when it offered one and the password was wrong.
+    /// </summary>
+    public static async Task<PasswordLoginResult> TryAsync(
+        string host, int port, string user, string password, string expectedHostKeySha256, CancellationToken cancellationToken = default)
+    {
+        var connectionInfo = new ConnectionInfo(host, port, user, new PasswordAuthenticationMethod(user, password))
+        {
+            Timeout = TimeSpan.FromSeconds(30),
+        };
+        using var client = new SshClient(connectionInfo);
+        string? mismatch = null;
+        client.HostKeyReceived += (_, e) =>
+        {
+            e.CanTrust = HostKeyFingerprint.AreEqual(expectedHostKeySha256, e.FingerPrintSHA256);
+            mismatch = e.CanTrust ? null : $"host key mismatch: the server showed SHA256:{e.FingerPrintSHA256}";
+        };
+        try
+        {
+            await client.ConnectAsync(cancellationToken).ConfigureAwait(false);
+            return new PasswordLoginResult(PasswordLoginOutcome.Accepted, "the password login succeeded");
+        }
+        catch (SshAuthenticationException e)
+        {
+            return e.Message.StartsWith("No suitable authentication method", StringComparison.Ordinal)
+                ? new PasswordLoginResult(PasswordLoginOutcome.NotOffered, e.Message)
+                : new PasswordLoginResult(PasswordLoginOutcome.Rejected, e.Message);
+        }
+        catch (SshConnectionException e) when (mismatch is not null)
+        {
+            throw new SshUnreachableException($"SSH {user}@{host}:{port}: {mismatch}", mismatch, 1, e);
         }
     }
 }

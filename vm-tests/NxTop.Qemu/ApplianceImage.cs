@@ -1,0 +1,156 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace NxTop.Qemu;
+
+/// <summary>What the build promises the tests, from <c>manifest.json</c>'s <c>expect</c> object.</summary>
+public sealed record ImageExpectations
+{
+    /// <summary>The Xen version as <c>major.minor</c>, e.g. <c>4.17</c>.</summary>
+    public required string XenMajorMinor { get; init; }
+
+    /// <summary>dom0's memory in MiB (Xen's <c>dom0_mem</c>).</summary>
+    public required int Dom0MemMiB { get; init; }
+
+    /// <summary>dom0's vCPU count (Xen's <c>dom0_max_vcpus</c>).</summary>
+    public required int Dom0MaxVcpus { get; init; }
+
+    /// <summary>The appliance's host name.</summary>
+    public required string Hostname { get; init; }
+
+    /// <summary>Xen's command line as <c>xl info</c> reports it.</summary>
+    public required string XenCommandLine { get; init; }
+
+    /// <summary>dom0's kernel command line as <c>/proc/cmdline</c> holds it.</summary>
+    public required string Dom0CommandLine { get; init; }
+}
+
+/// <summary>
+/// The parts of the build's <c>manifest.json</c> the tests read. Lenient on purpose: the build owns the file and
+/// may add members, which are ignored; members listed here are required.
+/// </summary>
+public sealed record ImageManifest
+{
+    /// <summary>The appliance name.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>The appliance version.</summary>
+    public required string Version { get; init; }
+
+    /// <summary>The ISO's file name, relative to the image directory.</summary>
+    public required string Iso { get; init; }
+
+    /// <summary>What a booted image must show.</summary>
+    public required ImageExpectations Expect { get; init; }
+
+    /// <summary>Parses a manifest; unknown members are ignored, missing required ones are an error.</summary>
+    /// <exception cref="JsonException">Not JSON, or a required member is missing.</exception>
+    public static ImageManifest Parse(string json) =>
+        JsonSerializer.Deserialize(json, ManifestJsonContext.Default.ImageManifest)
+        ?? throw new JsonException("manifest.json holds null.");
+}
+
+/// <summary>A built image directory: manifest, ISO and the SSH keys the build made for it.</summary>
+public sealed record ApplianceImage(string Directory, ImageManifest Manifest)
+{
+    /// <summary>The environment variable that names an image directory directly.</summary>
+    public const string DirectoryVariable = "NXTOP_IMAGE_DIR";
+
+    /// <summary>The user the tests log in as.</summary>
+    public const string LoginUser = "root";
+
+    /// <summary>The ISO.</summary>
+    public string IsoPath => Path.Combine(Directory, Manifest.Iso);
+
+    /// <summary>The client's private key (OpenSSH ed25519, no passphrase).</summary>
+    public string ClientKeyPath => Path.Combine(Directory, "ssh", "id_ed25519");
+
+    /// <summary>The image's host public key, which the tests pin.</summary>
+    public string HostPublicKeyPath => Path.Combine(Directory, "ssh", "ssh_host_ed25519_key.pub");
+
+    /// <summary>The pinned host key fingerprint (unpadded base64 SHA256).</summary>
+    public string HostKeyFingerprint => Qemu.HostKeyFingerprint.FromPublicKeyFile(HostPublicKeyPath);
+
+    /// <summary>
+    /// Finds the image: <c>NXTOP_IMAGE_DIR</c>, else the directory on the first line of
+    /// <c>artifacts/last-image.txt</c> (relative paths are taken from the repo root).
+    /// </summary>
+    /// <exception cref="ImageNotFoundException">Neither names an image directory that has all its files.</exception>
+    public static ApplianceImage Locate(RepoLayout repo, Func<string, string?>? getEnvironmentVariable = null)
+    {
+        ArgumentNullException.ThrowIfNull(repo);
+        var env = (getEnvironmentVariable ?? Environment.GetEnvironmentVariable)(DirectoryVariable);
+        if (!string.IsNullOrWhiteSpace(env))
+        {
+            return Load(Path.GetFullPath(env.Trim(), repo.Root), $"{DirectoryVariable}={env}");
+        }
+
+        var pointer = repo.LastImagePointer;
+        if (!File.Exists(pointer))
+        {
+            throw new ImageNotFoundException(
+                $"No image to test: {DirectoryVariable} is not set and {pointer} does not exist. Run ./build.sh first.");
+        }
+
+        var first = File.ReadLines(pointer).FirstOrDefault()?.Trim();
+        if (string.IsNullOrEmpty(first))
+        {
+            throw new ImageNotFoundException($"{pointer} is empty. Run ./build.sh first.");
+        }
+
+        return Load(Path.GetFullPath(first, repo.Root), pointer);
+    }
+
+    /// <summary>Loads an image directory and checks that every file the tests need is there.</summary>
+    /// <exception cref="ImageNotFoundException">A file is missing or the manifest is unreadable.</exception>
+    public static ApplianceImage Load(string directory, string foundVia = "the caller")
+    {
+        var hint = $"(image directory {directory}, named by {foundVia}). Run ./build.sh first.";
+        var manifestPath = Path.Combine(directory, "manifest.json");
+        if (!File.Exists(manifestPath))
+        {
+            throw new ImageNotFoundException($"No manifest.json {hint}");
+        }
+
+        ImageManifest manifest;
+        try
+        {
+            manifest = ImageManifest.Parse(File.ReadAllText(manifestPath));
+        }
+        catch (JsonException e)
+        {
+            throw new ImageNotFoundException($"{manifestPath} is not a usable manifest: {e.Message} {hint}", e);
+        }
+
+        var image = new ApplianceImage(directory, manifest);
+        foreach (var file in new[] { image.IsoPath, image.ClientKeyPath, image.HostPublicKeyPath })
+        {
+            if (!File.Exists(file))
+            {
+                throw new ImageNotFoundException($"Missing {file} {hint}");
+            }
+        }
+
+        return image;
+    }
+}
+
+/// <summary>There is no usable built image; the message says how to make one.</summary>
+public sealed class ImageNotFoundException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public ImageNotFoundException(string message, Exception? innerException = null)
+        : base(message, innerException)
+    {
+    }
+}
+
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    PropertyNameCaseInsensitive = true,
+    ReadCommentHandling = JsonCommentHandling.Skip,
+    AllowTrailingCommas = true,
+    WriteIndented = true)]
+[JsonSerializable(typeof(ImageManifest))]
+[JsonSerializable(typeof(BootTiming))]
+internal sealed partial class ManifestJsonContext : JsonSerializerContext;

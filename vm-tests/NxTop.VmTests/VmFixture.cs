@@ -1,0 +1,238 @@
+using System.Globalization;
+using System.Runtime.ExceptionServices;
+using System.Text;
+using Renci.SshNet.Common;
+using Xunit.Sdk;
+
+namespace NxTop.VmTests;
+
+/// <summary>
+/// One boot of the appliance per test collection. A failure to find the image or to boot it is kept and rethrown
+/// by every test of the collection, with the serial log's tail in the message; disposing kills QEMU.
+/// </summary>
+public abstract class VmFixture : IAsyncLifetime
+{
+    /// <summary>Overrides the boot deadline, in seconds.</summary>
+    public const string BootTimeoutVariable = "NXTOP_BOOT_TIMEOUT";
+
+    private readonly IMessageSink _diagnostics;
+    private readonly StringBuilder _log = new();
+    private Exception? _failure;
+    private ApplianceImage? _image;
+    private SshSession? _ssh;
+
+    protected VmFixture(Scenario scenario, IMessageSink diagnostics)
+    {
+        Scenario = scenario;
+        _diagnostics = diagnostics;
+    }
+
+    /// <summary>Which boot this is.</summary>
+    public Scenario Scenario { get; }
+
+    /// <summary>The repository (for artifacts/vm-logs).</summary>
+    public RepoLayout Repo { get; } = RepoLayout.Current();
+
+    /// <summary>The KVM/TCG decision and its reason; null if the image was not found.</summary>
+    public AccelDecision? Accel { get; private set; }
+
+    /// <summary>The running machine, if it was started.</summary>
+    public QemuMachine? Machine { get; private set; }
+
+    /// <summary>Seconds from QEMU start to a working SSH login.</summary>
+    public double? SshReadySeconds { get; private set; }
+
+    /// <summary>What <c>systemctl is-system-running --wait</c> said once SSH worked.</summary>
+    public string? SystemState { get; private set; }
+
+    /// <summary>The image under test; rethrows the setup failure.</summary>
+    public ApplianceImage Image
+    {
+        get
+        {
+            ThrowIfFailed();
+            return _image!;
+        }
+    }
+
+    /// <summary>The SSH session to the booted appliance; rethrows the boot failure.</summary>
+    public SshSession Ssh
+    {
+        get
+        {
+            ThrowIfFailed();
+            return _ssh!;
+        }
+    }
+
+    /// <summary>The forwarded SSH port on 127.0.0.1.</summary>
+    public int SshPort => Machine?.Options.Network?.SshHostPort ?? throw new InvalidOperationException("No machine.");
+
+    /// <summary>Everything the fixture logged, for a test's output.</summary>
+    public string Log
+    {
+        get
+        {
+            lock (_log)
+            {
+                return _log.ToString();
+            }
+        }
+    }
+
+    /// <summary>The boot deadline: NXTOP_BOOT_TIMEOUT seconds, else 300 s under TCG and 120 s under KVM.</summary>
+    public static TimeSpan BootDeadline(Accelerator accelerator)
+    {
+        var env = Environment.GetEnvironmentVariable(BootTimeoutVariable);
+        if (!string.IsNullOrWhiteSpace(env))
+        {
+            return double.TryParse(env, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds > 0
+                ? TimeSpan.FromSeconds(seconds)
+                : throw new ArgumentException($"{BootTimeoutVariable} must be a positive number of seconds, not '{env}'.");
+        }
+
+        return accelerator == Accelerator.Kvm ? TimeSpan.FromSeconds(120) : TimeSpan.FromSeconds(300);
+    }
+
+    /// <inheritdoc />
+    public async Task InitializeAsync()
+    {
+        try
+        {
+            _image = ApplianceImage.Locate(Repo);
+        }
+        catch (ImageNotFoundException e)
+        {
+            Write(e.Message);
+            _failure = e;
+            return;
+        }
+
+        QemuOptions? options = null;
+        try
+        {
+            Accel = await AccelProbe.DecideOnceAsync();
+            Write($"{Scenario}: image {_image.Directory} ({_image.Manifest.Name} {_image.Manifest.Version})");
+            Write($"{Scenario}: accelerator {Accel}");
+            var deadline = BootDeadline(Accel.Accelerator);
+            options = Scenario.Options(_image, Repo, Accel.Accelerator, FreePort.Pick());
+
+            // Bounds the whole setup even if a step below forgets its own deadline.
+            using var setupLimit = new CancellationTokenSource(deadline + TimeSpan.FromMinutes(4));
+            Machine = QemuMachine.Start(options, Scenario.PidFilePath(Repo));
+            Write($"{Scenario}: QEMU pid {Machine.ProcessId}, SSH on 127.0.0.1:{SshPort}, deadline {deadline.TotalSeconds:0} s");
+            Write($"{Scenario}: {Machine.CommandLineText}");
+            _ssh = await Machine.WaitForSshAsync(
+                ApplianceImage.LoginUser, _image.ClientKeyPath, _image.HostKeyFingerprint, deadline, Write, setupLimit.Token);
+            SshReadySeconds = Math.Round(Machine.Uptime.TotalSeconds, 1);
+            Write($"{Scenario}: SSH ready after {SshReadySeconds} s");
+            new BootTiming(Scenario.ToString(), AccelName, SshReadySeconds).WriteTo(Scenario.TimingPath(Repo));
+            SystemState = await SettleAsync(_ssh, setupLimit.Token);
+            Write($"{Scenario}: system state '{SystemState}' after {Machine.Uptime.TotalSeconds:0.0} s");
+        }
+        catch (Exception e)
+        {
+            var reason = $"{e.GetType().Name}: {e.Message}";
+            var failure = e as BootFailureException
+                ?? Machine?.BootFailure(reason, e)
+                ?? (options is null
+                    ? new BootFailureException(Scenario.ToString(), reason, [], null, [], e)
+                    : new BootFailureException(Scenario.ToString(), reason, QemuCommandLine.Build(options), options.SerialLogPath,
+                        SerialLog.Tail(options.SerialLogPath!, BootFailureException.DefaultTailLines), e));
+            Write(failure.Message);
+            _failure = failure;
+            if (SshReadySeconds is null)
+            {
+                new BootTiming(Scenario.ToString(), AccelName, null, failure.Reason).WriteTo(Scenario.TimingPath(Repo));
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task DisposeAsync()
+    {
+        _ssh?.Dispose();
+        if (Machine is not null)
+        {
+            await Machine.DisposeAsync();
+            Write($"{Scenario}: QEMU stopped");
+        }
+    }
+
+    /// <summary>A summary for test output: accelerator, timings, and the end of the serial log.</summary>
+    public string Report()
+    {
+        var sb = new StringBuilder(Log);
+        if (Machine is not null)
+        {
+            sb.AppendLine($"--- {Scenario} serial log, last 20 lines ({Machine.Options.SerialLogPath}) ---");
+            foreach (var line in Machine.SerialTail(20))
+            {
+                sb.Append("  | ").AppendLine(line);
+            }
+        }
+
+        return sb.ToString();
+    }
+
+    private string AccelName => Accel?.Accelerator.ToString().ToLowerInvariant() ?? "unknown";
+
+    private void ThrowIfFailed()
+    {
+        if (_failure is not null)
+        {
+            ExceptionDispatchInfo.Capture(_failure).Throw();
+        }
+    }
+
+    /// <summary>
+    /// Waits for systemd to finish starting (running or degraded), so the tests see a settled system. SSH can
+    /// answer before late units have started or failed.
+    /// </summary>
+    private static async Task<string> SettleAsync(SshSession ssh, CancellationToken cancellationToken)
+    {
+        var previous = ssh.CommandTimeout;
+        ssh.CommandTimeout = TimeSpan.FromMinutes(3);
+        try
+        {
+            var result = await ssh.TryRunAsync("systemctl is-system-running --wait", cancellationToken);
+            return result.Stdout.Trim();
+        }
+        catch (SshOperationTimeoutException)
+        {
+            return "still starting after 3 minutes";
+        }
+        finally
+        {
+            ssh.CommandTimeout = previous;
+        }
+    }
+
+    private void Write(string line)
+    {
+        lock (_log)
+        {
+            _log.AppendLine(line);
+        }
+
+        _diagnostics.OnMessage(new DiagnosticMessage(line));
+    }
+}
+
+/// <summary>The ISO on a CD-ROM under SeaBIOS.</summary>
+public sealed class IsoBiosFixture(IMessageSink diagnostics) : VmFixture(Scenario.IsoBios, diagnostics);
+
+/// <summary>The ISO on a CD-ROM under OVMF.</summary>
+public sealed class IsoUefiFixture(IMessageSink diagnostics) : VmFixture(Scenario.IsoUefi, diagnostics);
+
+/// <summary>The hybrid ISO as a USB stick under OVMF.</summary>
+public sealed class IsoUsbUefiFixture(IMessageSink diagnostics) : VmFixture(Scenario.IsoUsbUefi, diagnostics);
+
+[CollectionDefinition(nameof(Scenario.IsoBios))]
+public sealed class IsoBiosBoot : ICollectionFixture<IsoBiosFixture>;
+
+[CollectionDefinition(nameof(Scenario.IsoUefi))]
+public sealed class IsoUefiBoot : ICollectionFixture<IsoUefiFixture>;
+
+[CollectionDefinition(nameof(Scenario.IsoUsbUefi))]
+public sealed class IsoUsbUefiBoot : ICollectionFixture<IsoUsbUefiFixture>;
