@@ -1,0 +1,100 @@
+using NxTop.Build.Boot;
+using NxTop.Build.Images;
+using NxTop.Build.Manifest;
+using NxTop.Build.Rootfs;
+using NxTop.Build.Spec;
+using NxTop.Build.Tools;
+
+namespace NxTop.Build;
+
+/// <summary>What the caller supplies besides the spec.</summary>
+public sealed record BuildRequest(string SpecPath, string? Profile, string AgentBinary, string AgentVersion, long SourceDateEpoch, IReadOnlyList<string> ExtraAuthorizedKeys);
+
+/// <summary>
+/// One appliance build, as a flat list of steps: spec → base (cached) → keys → configs → top layer → image writers →
+/// manifest. Each step consumes the one before; none reaches back.
+/// </summary>
+public sealed class ApplianceBuild(Workspace workspace, ProcessRunner runner, Action<string> log, TimeProvider time)
+{
+    public async Task<BuildManifest> RunAsync(BuildRequest request, CancellationToken ct)
+    {
+        var loaded = SpecLoader.Load(request.SpecPath, request.Profile);
+        var spec = loaded.Spec;
+        log($"Spec {string.Join(" + ", loaded.SourceFiles)} is valid (sha256 {loaded.Sha256[..16]}); building {spec.ImageId} as {string.Join(", ", spec.Image.Formats)}.");
+        var writers = new ImageWriters([new IsoWriter(runner, log)]);
+        writers.CheckAll(spec.Image.Formats);
+        if (!File.Exists(request.AgentBinary))
+        {
+            throw new NxTopBuildException($"The agent binary {request.AgentBinary} does not exist. Publish it first (the Cake target does: ./build.sh).");
+        }
+
+        var staging = workspace.StagingDir(spec);
+        // Everything is written to <id>.partial and renamed at the end: a failed build leaves no folder that looks finished.
+        var final = workspace.OutputDir(spec);
+        var output = final + ".partial";
+        if (Directory.Exists(output))
+        {
+            Directory.Delete(output, recursive: true);
+        }
+
+        DiskSpace.Require(workspace.ArtifactsRoot, 1L * 1024 * 1024 * 1024, "the image staging and output");
+
+        var rootfs = new RootfsBuilder(workspace, runner, log, time);
+        var baseImage = await rootfs.BuildOrReuseAsync(spec, spec.Image.Compression, request.SourceDateEpoch, ct);
+        var baseSquashfs = Path.Combine(baseImage.Directory, $"base-{spec.Image.Compression.ToString().ToLowerInvariant()}.squashfs");
+
+        Directory.CreateDirectory(staging);
+        Directory.CreateDirectory(output);
+        var keys = await new SshKeyMaker(runner).MakeAsync(Path.Combine(output, "ssh"), spec.Ssh.GenerateClientKey, spec.ImageId, ct);
+        var authorized = request.ExtraAuthorizedKeys.Concat(keys.ClientPublicKeyText is { } k ? [k] : Array.Empty<string>()).ToList();
+
+        var configs = new BootConfigRenderer(new TemplateRenderer(workspace.TemplatesDir)).Render(loaded, authorized);
+        var topTree = Path.Combine(staging, "top");
+        TopLayer.Stage(topTree, workspace.OverlayDir, configs, request.AgentBinary, keys);
+        var topSquashfs = Path.Combine(staging, "nxtop.squashfs");
+        await rootfs.MakeSquashfsAsync(topTree, topSquashfs, spec.Image.Compression, request.SourceDateEpoch, [], ct, allRoot: true);
+
+        var inputs = new ImageInputs(loaded, baseImage, baseSquashfs, topSquashfs, configs, staging, output, request.SourceDateEpoch);
+        var artifacts = new List<string>();
+        foreach (var format in spec.Image.Formats)
+        {
+            artifacts.AddRange(await writers.For(format).WriteAsync(inputs, ct));
+        }
+
+        var xenMajorMinor = string.Join('.', baseImage.XenVersion.Split('.').Take(2));
+        var manifest = new BuildManifest(
+            spec.Name,
+            spec.Version,
+            loaded.Profile,
+            loaded.Sha256,
+            request.SourceDateEpoch,
+            baseImage.Key,
+            baseImage.XenVersion,
+            baseImage.KernelVersion,
+            request.AgentVersion,
+            IsoWriter.FileName(spec),
+            keys.HostPublicKeyText,
+            baseImage.RootfsBytes,
+            new FileInfo(baseSquashfs).Length,
+            new FileInfo(topSquashfs).Length,
+            new Expectations(
+                xenMajorMinor,
+                SpecValidator.TryParseMiB(spec.Xen.Dom0Mem)!.Value,
+                spec.Xen.Dom0MaxVcpus,
+                spec.Dom0.Hostname,
+                spec.Boot.DefaultEntry == BootEntry.Debug ? configs.XenDebugCommandLine : configs.XenCommandLine,
+                spec.Boot.DefaultEntry == BootEntry.Debug ? configs.Dom0DebugCommandLine : configs.Dom0CommandLine),
+            artifacts.Select(a => BuildManifest.Describe(output, a)).ToList(),
+            baseImage.Packages);
+        manifest.Write(output);
+        if (Directory.Exists(final))
+        {
+            Directory.Delete(final, recursive: true);
+        }
+
+        Directory.Move(output, final);
+        AtomicFile.WriteAllText(workspace.LastImagePointer, final + "\n");
+        log($"Done: {final}");
+        return manifest;
+    }
+}

@@ -1,0 +1,81 @@
+using NxTop.Build.Boot;
+using NxTop.Build.Tools;
+
+namespace NxTop.Build.Images;
+
+/// <summary>
+/// Stages the appliance's own layer, which live-boot stacks over the Debian base: the verbatim overlay tree,
+/// every rendered system config, the agent, and the per-build host key.
+/// </summary>
+public static class TopLayer
+{
+    public const UnixFileMode Dir = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+        | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
+
+    public const UnixFileMode Exec = Dir;
+
+    public const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
+    public static void Stage(string tree, string overlayDir, RenderedConfigs configs, string agentBinary, BuildKeys keys)
+    {
+        if (Directory.Exists(tree))
+        {
+            Directory.Delete(tree, recursive: true);
+        }
+
+        Directory.CreateDirectory(tree);
+        if (Directory.Exists(overlayDir))
+        {
+            CopyTree(overlayDir, tree);
+        }
+
+        foreach (var f in configs.Files.Where(f => f.File.Target == ConfigTarget.Rootfs))
+        {
+            Write(tree, f.File.Path, f.Content, f.File.Mode);
+        }
+
+        // root's .ssh must be private or sshd ignores authorized_keys.
+        File.SetUnixFileMode(Path.Combine(tree, "root"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        File.SetUnixFileMode(Path.Combine(tree, "root/.ssh"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+
+        var agent = Path.Combine(tree, "usr/lib/nxtop/nxtop-agent");
+        Directory.CreateDirectory(Path.GetDirectoryName(agent)!);
+        File.Copy(agentBinary, agent);
+        File.SetUnixFileMode(agent, Exec);
+
+        Write(tree, "etc/ssh/ssh_host_ed25519_key", File.ReadAllText(keys.HostPrivateKey), Private);
+        Write(tree, "etc/ssh/ssh_host_ed25519_key.pub", File.ReadAllText(keys.HostPublicKey), Dir & ~(UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute));
+
+        // Enable the agent (what 'systemctl enable' would do).
+        var wants = Path.Combine(tree, "etc/systemd/system/multi-user.target.wants");
+        Directory.CreateDirectory(wants);
+        File.CreateSymbolicLink(Path.Combine(wants, "nxtop-agent.service"), "/etc/systemd/system/nxtop-agent.service");
+    }
+
+    private static void Write(string tree, string relative, string content, UnixFileMode mode)
+    {
+        var path = Path.Combine(tree, relative);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, content);
+        File.SetUnixFileMode(path, mode);
+    }
+
+    private static void CopyTree(string from, string to)
+    {
+        foreach (var dir in Directory.GetDirectories(from, "*", SearchOption.AllDirectories))
+        {
+            Directory.CreateDirectory(Path.Combine(to, Path.GetRelativePath(from, dir)));
+        }
+
+        foreach (var file in Directory.GetFiles(from, "*", SearchOption.AllDirectories))
+        {
+            if (Path.GetFileName(file) == "README.md" && Path.GetDirectoryName(file) == from)
+            {
+                continue;
+            }
+
+            var target = Path.Combine(to, Path.GetRelativePath(from, file));
+            File.Copy(file, target);
+        }
+    }
+}

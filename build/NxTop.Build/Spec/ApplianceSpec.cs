@@ -1,0 +1,88 @@
+namespace NxTop.Build.Spec;
+
+/// <summary>The whole appliance, as <c>appliance/appliance.json</c> plus a profile drop-in describe it.</summary>
+public sealed record ApplianceSpec(
+    string Name,
+    string Version,
+    DebianSpec Debian,
+    XenSpec Xen,
+    Dom0Spec Dom0,
+    NetworkSpec Network,
+    SshSpec Ssh,
+    AgentSpec Agent,
+    BootSpec Boot,
+    ImageSpec Image)
+{
+    public string ImageId => $"{Name}-{Version}";
+}
+
+/// <summary>Where the dom0 root comes from. <c>mirror: "host"</c> takes the URIs from this machine's apt sources.</summary>
+public sealed record DebianSpec(
+    string Suite,
+    string Mirror,
+    string SecurityMirror,
+    IReadOnlyList<string> Components,
+    IReadOnlyList<string> Packages);
+
+/// <summary>The Xen hypervisor's boot options.</summary>
+public sealed record XenSpec(
+    string Dom0Mem,
+    int Dom0MaxVcpus,
+    string Console,
+    string Com1,
+    IReadOnlyList<string> ExtraArgs);
+
+public sealed record Dom0Spec(
+    string Hostname,
+    string Console,
+    IReadOnlyList<string> KernelArgs);
+
+public enum NetworkMode
+{
+    Dhcp,
+    Static,
+}
+
+/// <summary>
+/// dom0's network. The physical NIC(s) matched by <see cref="InterfaceMatch"/> are enslaved to <see cref="Bridge"/>
+/// (so guests can share it), and the bridge gets the address.
+/// </summary>
+public sealed record NetworkSpec(
+    NetworkMode Mode,
+    string InterfaceMatch,
+    string Bridge,
+    string? Address,
+    string? Gateway,
+    IReadOnlyList<string> Dns);
+
+/// <summary>
+/// SSH access. Password login is always off. <see cref="GenerateClientKey"/> makes a per-build ed25519 key pair
+/// (private half under artifacts/); <see cref="AuthorizedKeys"/> adds the user's own public keys.
+/// </summary>
+public sealed record SshSpec(
+    IReadOnlyList<string> AuthorizedKeys,
+    bool GenerateClientKey);
+
+public sealed record AgentSpec(
+    string CenterUrl,
+    int PollIntervalSeconds);
+
+public sealed record BootSpec(
+    int TimeoutSeconds,
+    BootEntry DefaultEntry);
+
+public enum BootEntry
+{
+    Live,
+    Debug,
+}
+
+public sealed record ImageSpec(
+    IReadOnlyList<OutputFormat> Formats,
+    SquashfsCompression Compression);
+
+public enum SquashfsCompression
+{
+    Zstd,
+    Xz,
+}
