@@ -95,9 +95,11 @@ internal static class SchemaWalker
             Walk(value, field.Type, childPath, originOf, problems, field.Optional);
         }
 
-        foreach (var field in fields.Where(f => !obj.ContainsKey(f.Name) && !f.Optional))
+        // A nullable field may be null, but it must still be there (appliance/README.md: every field is required),
+        // as the deserializer (RespectRequiredConstructorParameters) insists too.
+        foreach (var field in fields.Where(f => !obj.ContainsKey(f.Name)))
         {
-            problems.Add(new(originOf(path), $"{path}.{field.Name}", $"is missing; expected {Describe(field.Type)}."));
+            problems.Add(new(originOf(path), $"{path}.{field.Name}", $"is missing; expected {Describe(field.Type)}{(field.Optional ? " or null" : "")}."));
         }
     }
 

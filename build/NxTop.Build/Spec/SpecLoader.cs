@@ -127,11 +127,13 @@ public static class SpecLoader
         JsonNode? node;
         try
         {
-            node = JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip });
+            // Duplicate keys are an error here; otherwise JsonObject throws an ArgumentException later, on first use.
+            node = JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowDuplicateProperties = false });
         }
         catch (JsonException ex)
         {
-            throw new SpecException(displayName, ex.Path ?? "$", $"is not valid JSON (line {ex.LineNumber + 1}, byte {ex.BytePositionInLine + 1}): {ex.Message.Split(" LineNumber", 2)[0]}");
+            var where = ex.LineNumber is { } line ? $" (line {line + 1}, byte {ex.BytePositionInLine + 1})" : "";
+            throw new SpecException(displayName, ex.Path ?? "$", $"is not valid JSON{where}: {ex.Message.Split(" LineNumber", 2)[0]}");
         }
 
         return node as JsonObject ?? throw new SpecException(displayName, "$", $"got {SchemaWalker.Show(node)}; expected a JSON object {{ ... }}.");

@@ -113,7 +113,7 @@ public static partial class SpecValidator
         }
         else if (s.Network.Address is not null || s.Network.Gateway is not null)
         {
-            Bad("$.network.address", "address and gateway are only used with \"mode\": \"static\"; remove them or set the mode.");
+            Bad(s.Network.Address is not null ? "$.network.address" : "$.network.gateway", "address and gateway are only used with \"mode\": \"static\"; remove them or set the mode.");
         }
 
         for (var i = 0; i < s.Network.Dns.Count; i++)
@@ -134,7 +134,8 @@ public static partial class SpecValidator
 
         if (!s.Ssh.GenerateClientKey && s.Ssh.AuthorizedKeys.Count == 0)
         {
-            Bad("$.ssh", "no way to log in: set generateClientKey to true, or list at least one key in authorizedKeys (there are no passwords).");
+            // Reported at generateClientKey so that a profile that turns it off is the file blamed.
+            Bad("$.ssh.generateClientKey", "no way to log in: set generateClientKey to true, or list at least one key in authorizedKeys (there are no passwords).");
         }
 
         if (!IsHttpUrl(s.Agent.CenterUrl))
@@ -207,36 +208,36 @@ public static partial class SpecValidator
 
     private static string Show(string? s) => s is null ? "nothing" : $"\"{s}\"";
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,39}$")]
+    [GeneratedRegex(@"^[a-z0-9][a-z0-9-]{0,39}\z")]
     private static partial Regex NameRe();
 
-    [GeneratedRegex(@"^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$")]
+    [GeneratedRegex(@"^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?\z")]
     private static partial Regex VersionRe();
 
-    [GeneratedRegex(@"^[a-z0-9][a-z0-9+.-]+$")]
+    [GeneratedRegex(@"^[a-z0-9][a-z0-9+.-]+\z")]
     private static partial Regex PackageRe();
 
-    [GeneratedRegex("^([0-9]+)([MG])$")]
+    [GeneratedRegex(@"^([0-9]+)([MG])\z")]
     private static partial Regex SizeRe();
 
-    [GeneratedRegex("^(com1|com2|vga|dbgp|none)(,(com1|com2|vga|dbgp))*$")]
+    [GeneratedRegex(@"^(com1|com2|vga|dbgp|none)(,(com1|com2|vga|dbgp))*\z")]
     private static partial Regex XenConsoleRe();
 
-    [GeneratedRegex("^[0-9]{4,7},[5-8][noems][12]$")]
+    [GeneratedRegex(@"^[0-9]{4,7},[5-8][noems][12]\z")]
     private static partial Regex Com1Re();
 
-    [GeneratedRegex("^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")]
+    [GeneratedRegex(@"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)\z")]
     private static partial Regex HostnameRe();
 
-    [GeneratedRegex("^(hvc0|tty[0-9]+|ttyS[0-9]+(,[0-9]+n8)?)$")]
+    [GeneratedRegex(@"^(hvc0|tty[0-9]+|ttyS[0-9]+(,[0-9]+n8)?)\z")]
     private static partial Regex Dom0ConsoleRe();
 
-    [GeneratedRegex("^[a-z][a-z0-9]{0,14}$")]
+    [GeneratedRegex(@"^[a-z][a-z0-9]{0,14}\z")]
     private static partial Regex BridgeRe();
 
-    [GeneratedRegex(@"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/=]{16,}( .*)?$")]
+    [GeneratedRegex(@"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/=]{16,}( .*)?\z")]
     private static partial Regex SshKeyRe();
 
-    [GeneratedRegex(@"^[A-Za-z0-9*?_.:\[\]-]+$")]
+    [GeneratedRegex(@"^[A-Za-z0-9*?_.:\[\]-]+\z")]
     private static partial Regex GlobRe();
 }

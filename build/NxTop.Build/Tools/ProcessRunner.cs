@@ -9,8 +9,8 @@ public sealed record ToolResult(string Tool, IReadOnlyList<string> Arguments, in
     public string CommandLine => ProcessRunner.Render(Tool, Arguments);
 }
 
-/// <summary>A tool exited non-zero, could not be started, or ran out of time.</summary>
-public sealed class ToolException : Exception
+/// <summary>A tool exited non-zero, could not be started, or ran out of time. The CLI prints it like any build failure.</summary>
+public sealed class ToolException : NxTopBuildException
 {
     public ToolException(string message, ToolResult? result = null, Exception? inner = null)
         : base(message, inner) => Result = result;
