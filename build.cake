@@ -1,0 +1,82 @@
+// NxTop Appliance build. This file is the table of contents; the work is done by compiled, tested C#
+// (build/NxTop.Build, through the nxtop-build CLI) and by dotnet test. Run ./build.sh --tree to see the targets.
+#load "build/context.cake"
+#load "build/steps.cake"
+
+var target = Argument("target", "Default");
+
+Setup<BuildContext>(ctx => new BuildContext(ctx));
+
+// ---- private steps ---------------------------------------------------------------------------------------------
+Task("__CompileTools")
+    .Description("Compiles the solution (build library, CLI, agent, tests).")
+    .Does<BuildContext>(Steps.CompileSolution);
+
+Task("__CheckHost")
+    .Description("Checks every host tool the build needs; as root, installs what is missing with one apt-get install.")
+    .IsDependentOn("__CompileTools")
+    .Does<BuildContext>(Steps.CheckHost);
+
+Task("__PublishAgent")
+    .Description("Publishes the NxTop agent for linux-x64 (NativeAOT).")
+    .IsDependentOn("__CompileTools")
+    .Does<BuildContext>(Steps.PublishAgent);
+
+Task("__UnitTests")
+    .Description("Runs the fast unit tests (tests/): no root, no VM.")
+    .IsDependentOn("__CompileTools")
+    .Does<BuildContext>((ctx, b) => Steps.RunTests(ctx, b, b.UnitTestProjects, null));
+
+Task("__VmSmoke")
+    .Description("Boots the built ISO in QEMU under BIOS and UEFI and checks Xen, dom0 and the agent over SSH.")
+    .IsDependentOn("Image")
+    .Does<BuildContext>((ctx, b) => Steps.RunTests(ctx, b, new[] { b.VmTestProject }, "Category=Smoke|Category=Harness"));
+
+Task("__VmNightly")
+    .Description("The nightly VM matrix: every scenario, including the USB stick.")
+    .IsDependentOn("Image")
+    .Does<BuildContext>((ctx, b) => Steps.RunTests(ctx, b, new[] { b.VmTestProject }, null));
+
+// ---- public targets --------------------------------------------------------------------------------------------
+Task("CheckHost")
+    .Description("Checks (and as root installs) the host tools.")
+    .IsDependentOn("__CheckHost");
+
+Task("Validate")
+    .Description("Loads and checks the spec with the chosen --profile; builds nothing.")
+    .IsDependentOn("__CompileTools")
+    .Does<BuildContext>(Steps.Validate);
+
+Task("Image")
+    .Description("Builds the appliance images (artifacts/<name>-<version>/): ISO, manifest.json, SHA256SUMS, SSH keys.")
+    .IsDependentOn("__CheckHost")
+    .IsDependentOn("__PublishAgent")
+    .Does<BuildContext>(Steps.BuildImage);
+
+Task("UnitTest")
+    .Description("Runs the unit tests only.")
+    .IsDependentOn("__UnitTests");
+
+Task("Test")
+    .Description("What CI runs: unit tests, the image build, and the QEMU smoke boots (ISO under BIOS and UEFI).")
+    .IsDependentOn("__UnitTests")
+    .IsDependentOn("__VmSmoke");
+
+Task("VmTest")
+    .Description("The nightly VM matrix (all scenarios); results in artifacts/test-results/, serial logs in artifacts/vm-logs/.")
+    .IsDependentOn("__VmNightly");
+
+Task("Bench")
+    .Description("Measures the cold build, the warm rebuild after an agent-only change, image sizes and boot time; writes artifacts/bench/bench.md.")
+    .IsDependentOn("__CheckHost")
+    .Does<BuildContext>(Steps.Bench);
+
+Task("Clean")
+    .Description("Deletes artifacts/ (not the Debian cache; see NXTOP_CACHE).")
+    .Does<BuildContext>(Steps.Clean);
+
+Task("Default")
+    .Description("Builds the installer ISO (same as Image).")
+    .IsDependentOn("Image");
+
+RunTarget(target);

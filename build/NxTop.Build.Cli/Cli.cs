@@ -86,6 +86,30 @@ public static class Cli
                 return 0;
             }
 
+            case "bench-report":
+            {
+                var workspace = new Workspace(options.Repo, options.Get("cache"), options.Get("artifacts"));
+                if (!File.Exists(workspace.LastImagePointer))
+                {
+                    throw new NxTopBuildException("No image has been built yet (artifacts/last-image.txt is missing). Run ./build.sh first.");
+                }
+
+                var imageDir = File.ReadAllText(workspace.LastImagePointer).Trim();
+                var manifest = Manifest.BenchReport.ReadManifest(imageDir);
+                var iso = new FileInfo(Path.Combine(imageDir, manifest.Iso)).Length;
+                var boots = Manifest.BenchReport.ReadBootTimings(Path.Combine(workspace.ArtifactsRoot, "vm-logs"));
+                var table = Manifest.BenchReport.Render(
+                    manifest,
+                    iso,
+                    double.Parse(options.Required("cold-seconds"), CultureInfo.InvariantCulture),
+                    double.Parse(options.Required("warm-seconds"), CultureInfo.InvariantCulture),
+                    boots,
+                    TimeProvider.System.GetUtcNow());
+                AtomicFile.WriteAllText(options.Required("out"), table);
+                await stdout.WriteLineAsync(table);
+                return 0;
+            }
+
             default:
                 await stderr.WriteLineAsync($"nxtop-build: unknown command '{args[0]}'.\n{Usage}");
                 return 64;

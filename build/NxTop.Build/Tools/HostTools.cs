@@ -37,6 +37,7 @@ public sealed class HostTools(Func<string, bool> exists)
         new("qemu-system-x86_64 (boot tests)", "qemu-system-x86", ["qemu-system-x86_64"]),
         new("OVMF UEFI firmware (boot tests)", "ovmf", ["/usr/share/ovmf/OVMF.fd"]),
         new("ssh-keygen (per-build keys, signatures)", "openssh-client", ["ssh-keygen"]),
+        new("sshd (the harness self-tests run a local sshd)", "openssh-server", ["/usr/sbin/sshd"]),
         new("Debian archive keyring (verifies the mirror)", "debian-archive-keyring", ["/usr/share/keyrings/debian-archive-keyring.gpg"]),
     ];
 

@@ -1,0 +1,50 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using NxTop.Build.Spec;
+
+namespace NxTop.Build.Manifest;
+
+/// <summary>One measured boot: QEMU start to SSH ready, as the VM tests record it in artifacts/vm-logs/*.timing.json.</summary>
+public sealed record BootTimingRecord(string Scenario, string? Accel, double? SshReadySeconds, string? Error);
+
+/// <summary>The Bench target's table: build times, sizes and boot times, with the aims next to them.</summary>
+public static class BenchReport
+{
+    private static readonly JsonSerializerOptions WebJson = new(JsonSerializerDefaults.Web);
+
+    public static string Render(BuildManifest m, long isoBytes, double coldSeconds, double warmSeconds, IReadOnlyList<BootTimingRecord> boots, DateTimeOffset when)
+    {
+        static string MiB(long b) => (b / 1048576.0).ToString("0.0", CultureInfo.InvariantCulture) + " MiB";
+        static string S(double s) => s.ToString("0.0", CultureInfo.InvariantCulture) + " s";
+        var sb = new StringBuilder();
+        sb.AppendLine(CultureInfo.InvariantCulture, $"# NxTop bench: {m.Name}-{m.Version} (profile {m.Profile}), {when:yyyy-MM-dd HH:mm} UTC");
+        sb.AppendLine();
+        sb.AppendLine("| measure | value | aim |");
+        sb.AppendLine("|---|---|---|");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"| cold build (empty cache: mmdebstrap, squashfs, ISO) | {S(coldSeconds)} | |");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"| warm rebuild after an agent-only change (agent publish + image) | {S(warmSeconds)} | ≤ 60 s |");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"| ISO size | {MiB(isoBytes)} | ≤ 160 MB |");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"| base squashfs (Debian dom0) | {MiB(m.BaseSquashfsBytes)} | |");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"| top squashfs (agent + configs) | {MiB(m.TopSquashfsBytes)} | |");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"| rootfs unpacked (without /boot) | {MiB(m.RootfsBytes)} | |");
+        foreach (var b in boots)
+        {
+            var value = b.SshReadySeconds is { } s ? S(s) : $"failed: {b.Error}";
+            sb.AppendLine(CultureInfo.InvariantCulture, $"| boot {b.Scenario}: QEMU start → SSH ready ({b.Accel ?? "?"}) | {value} | ≤ 90 s |");
+        }
+
+        return sb.ToString();
+    }
+
+    public static IReadOnlyList<BootTimingRecord> ReadBootTimings(string vmLogsDir) =>
+        !Directory.Exists(vmLogsDir)
+            ? []
+            : Directory.GetFiles(vmLogsDir, "*.timing.json").Order(StringComparer.Ordinal)
+                .Select(f => JsonSerializer.Deserialize<BootTimingRecord>(File.ReadAllText(f), WebJson)!)
+                .ToList();
+
+    public static BuildManifest ReadManifest(string imageDir) =>
+        JsonSerializer.Deserialize<BuildManifest>(File.ReadAllText(Path.Combine(imageDir, BuildManifest.FileName)), SpecLoader.JsonOptions)
+        ?? throw new NxTopBuildException($"{imageDir}/{BuildManifest.FileName} is empty.");
+}

@@ -1,0 +1,99 @@
+// Task bodies: each is one or two calls into dotnet or the nxtop-build CLI.
+public static class Steps
+{
+    public static void CompileSolution(ICakeContext ctx, BuildContext b) =>
+        ctx.DotNetBuild(b.Solution.FullPath, new DotNetBuildSettings { Configuration = b.Configuration });
+
+    public static void CheckHost(ICakeContext ctx, BuildContext b) => Cli(ctx, b, b.CliArgs("check-host").Append("--install"));
+
+    public static void Validate(ICakeContext ctx, BuildContext b) => Cli(ctx, b, b.CliArgs("validate"));
+
+    public static void PublishAgent(ICakeContext ctx, BuildContext b) => PublishAgent(ctx, b, null);
+
+    public static void PublishAgent(ICakeContext ctx, BuildContext b, string revision)
+    {
+        var settings = new DotNetPublishSettings { Configuration = "Release", Runtime = "linux-x64" };
+        if (revision != null)
+        {
+            settings.MSBuildSettings = new DotNetMSBuildSettings().WithProperty("SourceRevisionId", revision);
+        }
+        ctx.DotNetPublish(b.AgentProject.FullPath, settings);
+    }
+
+    public static void BuildImage(ICakeContext ctx, BuildContext b) => BuildImage(ctx, b, null);
+
+    public static void BuildImage(ICakeContext ctx, BuildContext b, IDictionary<string, string> env) =>
+        Cli(ctx, b, b.CliArgs("build").Append("--agent").AppendQuoted(b.AgentBinary.FullPath).Append("--agent-version").Append(b.Version), env);
+
+    public static void RunTests(ICakeContext ctx, BuildContext b, IEnumerable<FilePath> projects, string filter)
+    {
+        ctx.EnsureDirectoryExists(b.TestResults);
+        foreach (var project in projects)
+        {
+            var name = project.GetFilenameWithoutExtension().FullPath;
+            ctx.DotNetTest(project.FullPath, new DotNetTestSettings
+            {
+                Configuration = b.Configuration,
+                NoBuild = true,
+                Filter = filter,
+                ResultsDirectory = b.TestResults,
+                Loggers = new[]
+                {
+                    $"trx;LogFileName={name}.trx",
+                    $"junit;LogFilePath={b.TestResults.FullPath}/{name}.junit.xml",
+                    "console;verbosity=normal",
+                },
+            });
+        }
+    }
+
+    public static void Bench(ICakeContext ctx, BuildContext b)
+    {
+        var benchDir = b.Artifacts.Combine("bench");
+        var cache = benchDir.Combine("cache");
+        ctx.EnsureDirectoryExists(benchDir);
+        ctx.CleanDirectory(cache);
+        var env = new Dictionary<string, string> { ["NXTOP_CACHE"] = cache.FullPath };
+
+        CompileSolution(ctx, b);
+        PublishAgent(ctx, b, "bench-cold");
+        var cold = System.Diagnostics.Stopwatch.StartNew();
+        BuildImage(ctx, b, env);
+        cold.Stop();
+
+        // An agent-only change: a new agent binary (different revision), then the same image build.
+        var warm = System.Diagnostics.Stopwatch.StartNew();
+        PublishAgent(ctx, b, "bench-warm-" + DateTime.UtcNow.Ticks);
+        BuildImage(ctx, b, env);
+        warm.Stop();
+
+        RunTests(ctx, b, new[] { b.VmTestProject }, "Category=Smoke");
+        Cli(ctx, b, b.CliArgs("bench-report")
+            .Append("--cold-seconds").Append(cold.Elapsed.TotalSeconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture))
+            .Append("--warm-seconds").Append(warm.Elapsed.TotalSeconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture))
+            .Append("--out").AppendQuoted(benchDir.CombineWithFilePath("bench.md").FullPath));
+        ctx.DeleteDirectory(cache, new DeleteDirectorySettings { Recursive = true, Force = true });
+    }
+
+    public static void Clean(ICakeContext ctx, BuildContext b)
+    {
+        if (ctx.DirectoryExists(b.Artifacts))
+        {
+            ctx.DeleteDirectory(b.Artifacts, new DeleteDirectorySettings { Recursive = true, Force = true });
+        }
+    }
+
+    private static void Cli(ICakeContext ctx, BuildContext b, ProcessArgumentBuilder args, IDictionary<string, string> env = null)
+    {
+        var settings = new ProcessSettings { Arguments = args, WorkingDirectory = b.Root };
+        if (env != null)
+        {
+            settings.EnvironmentVariables = env;
+        }
+        var exit = ctx.StartProcess("dotnet", settings);
+        if (exit != 0)
+        {
+            throw new CakeException(exit, $"nxtop-build {args.Render().Split(' ').Skip(1).FirstOrDefault()} failed with exit code {exit}; its message is above.");
+        }
+    }
+}
