@@ -41,7 +41,7 @@ public sealed class ApplianceBuild(Workspace workspace, ProcessRunner runner, Ac
 
         var rootfs = new RootfsBuilder(workspace, runner, log, time);
         var baseImage = await rootfs.BuildOrReuseAsync(spec, spec.Image.Compression, request.SourceDateEpoch, ct);
-        var baseSquashfs = Path.Combine(baseImage.Directory, $"base-{spec.Image.Compression.ToString().ToLowerInvariant()}.squashfs");
+        var baseSquashfs = RootfsBuilder.BaseSquashfsPath(baseImage.Directory, spec.Image.Compression);
 
         Directory.CreateDirectory(staging);
         Directory.CreateDirectory(output);
