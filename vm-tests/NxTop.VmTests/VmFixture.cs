@@ -80,7 +80,7 @@ public abstract class VmFixture : IAsyncLifetime
         }
     }
 
-    /// <summary>The boot deadline: NXTOP_BOOT_TIMEOUT seconds, else 300 s under TCG and 120 s under KVM.</summary>
+    /// <summary>The boot deadline: NXTOP_BOOT_TIMEOUT seconds, else 600 s under TCG and 120 s under KVM.</summary>
     public static TimeSpan BootDeadline(Accelerator accelerator)
     {
         var env = Environment.GetEnvironmentVariable(BootTimeoutVariable);
@@ -91,7 +91,7 @@ public abstract class VmFixture : IAsyncLifetime
                 : throw new ArgumentException($"{BootTimeoutVariable} must be a positive number of seconds, not '{env}'.");
         }
 
-        return accelerator == Accelerator.Kvm ? TimeSpan.FromSeconds(120) : TimeSpan.FromSeconds(300);
+        return accelerator == Accelerator.Kvm ? TimeSpan.FromSeconds(120) : TimeSpan.FromSeconds(600);
     }
 
     /// <inheritdoc />
