@@ -21,7 +21,8 @@ public static partial class AptSources
                 return configured.TrimEnd('/');
             }
 
-            var hit = entries.FirstOrDefault(e => e.Suites.Contains(wantedSuite));
+            // Debian archives carry "main"; a third-party repo that also names the suite (e.g. "bookworm stable") does not.
+            var hit = entries.FirstOrDefault(e => e.Suites.Contains(wantedSuite) && e.Components.Contains("main"));
             return hit?.Uri.TrimEnd('/') ?? throw new NxTopBuildException(
                 $"appliance spec: $.debian.{field} is \"host\", but no apt source on this machine serves suite '{wantedSuite}' "
                 + $"(read {aptDir}/sources.list and {aptDir}/sources.list.d/). Set $.debian.{field} to a Debian mirror URL.");
@@ -30,7 +31,7 @@ public static partial class AptSources
         return new Mirrors(Pick(mirror, suite, "mirror"), Pick(securityMirror, suite + "-security", "securityMirror"));
     }
 
-    internal sealed record Entry(string Uri, IReadOnlyList<string> Suites);
+    internal sealed record Entry(string Uri, IReadOnlyList<string> Suites, IReadOnlyList<string> Components);
 
     internal static List<Entry> Read(string aptDir)
     {
@@ -68,7 +69,7 @@ public static partial class AptSources
             var m = OneLineRe().Match(line);
             if (m.Success)
             {
-                yield return new Entry(m.Groups["uri"].Value, [m.Groups["suite"].Value]);
+                yield return new Entry(m.Groups["uri"].Value, [m.Groups["suite"].Value], m.Groups["components"].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries));
             }
         }
     }
@@ -77,10 +78,14 @@ public static partial class AptSources
     {
         foreach (var stanza in Regex.Split(text.Replace("\r", "", StringComparison.Ordinal), @"\n\s*\n"))
         {
-            var fields = stanza.Split('\n')
-                .Where(l => !l.TrimStart().StartsWith('#') && l.Contains(':', StringComparison.Ordinal))
-                .Select(l => l.Split(':', 2))
-                .ToDictionary(p => p[0].Trim().ToLowerInvariant(), p => p[1].Trim(), StringComparer.Ordinal);
+            // Field lines start in column 0; continuation lines (e.g. an inline Signed-By key) start with space.
+            var fields = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var l in stanza.Split('\n').Where(l => l.Length > 0 && !char.IsWhiteSpace(l[0]) && !l.StartsWith('#') && l.Contains(':', StringComparison.Ordinal)))
+            {
+                var p = l.Split(':', 2);
+                fields[p[0].Trim().ToLowerInvariant()] = p[1].Trim();
+            }
+
             if (!fields.TryGetValue("types", out var types) || !types.Split(' ').Contains("deb")
                 || (fields.TryGetValue("enabled", out var en) && en == "no")
                 || !fields.TryGetValue("uris", out var uris) || !fields.TryGetValue("suites", out var suites))
@@ -89,13 +94,14 @@ public static partial class AptSources
             }
 
             var suiteList = suites.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            var componentList = (fields.TryGetValue("components", out var c) ? c : "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
             foreach (var uri in uris.Split(' ', StringSplitOptions.RemoveEmptyEntries))
             {
-                yield return new Entry(uri, suiteList);
+                yield return new Entry(uri, suiteList, componentList);
             }
         }
     }
 
-    [GeneratedRegex(@"^deb\s+(\[[^\]]*\]\s+)?(?<uri>\S+)\s+(?<suite>\S+)")]
+    [GeneratedRegex(@"^deb\s+(\[[^\]]*\]\s+)?(?<uri>\S+)\s+(?<suite>\S+)(?<components>.*)$")]
     private static partial Regex OneLineRe();
 }

@@ -201,7 +201,7 @@ public sealed class RootfsBuilder(Workspace workspace, ProcessRunner runner, Act
         log($"Wrote {Path.GetFileName(output)} ({new FileInfo(output).Length / 1048576} MiB, {compression.ToString().ToLowerInvariant()}) in {time.GetElapsedTime(started).TotalSeconds:0} s.");
     }
 
-    private static Exception Explain(ToolException ex, ApplianceSpec spec, Mirrors mirrors)
+    internal static Exception Explain(ToolException ex, ApplianceSpec spec, Mirrors mirrors)
     {
         var err = (ex.Result?.StandardError ?? "") + (ex.Result?.StandardOutput ?? "");
         var missing = System.Text.RegularExpressions.Regex.Matches(err, @"Unable to locate package (\S+)|Package '?(\S+?)'? has no installation candidate")
