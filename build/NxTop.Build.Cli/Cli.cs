@@ -96,7 +96,7 @@ public static class Cli
 
                 var imageDir = File.ReadAllText(workspace.LastImagePointer).Trim();
                 var manifest = Manifest.BenchReport.ReadManifest(imageDir);
-                var iso = new FileInfo(Path.Combine(imageDir, manifest.Iso)).Length;
+                var iso = manifest.Iso is { } isoName ? new FileInfo(Path.Combine(imageDir, isoName)).Length : 0;
                 var boots = Manifest.BenchReport.ReadBootTimings(Path.Combine(workspace.ArtifactsRoot, "vm-logs"));
                 var table = Manifest.BenchReport.Render(
                     manifest,

@@ -21,7 +21,7 @@ public sealed class ApplianceBuild(Workspace workspace, ProcessRunner runner, Ac
         var loaded = SpecLoader.Load(request.SpecPath, request.Profile);
         var spec = loaded.Spec;
         log($"Spec {string.Join(" + ", loaded.SourceFiles)} is valid (sha256 {loaded.Sha256[..16]}); building {spec.ImageId} as {string.Join(", ", spec.Image.Formats)}.");
-        var writers = new ImageWriters([new IsoWriter(runner, log)]);
+        var writers = new ImageWriters([new IsoWriter(runner, log), new PxeWriter(runner, log)]);
         writers.CheckAll(spec.Image.Formats);
         if (!File.Exists(request.AgentBinary))
         {
@@ -72,7 +72,8 @@ public sealed class ApplianceBuild(Workspace workspace, ProcessRunner runner, Ac
             baseImage.XenVersion,
             baseImage.KernelVersion,
             request.AgentVersion,
-            IsoWriter.FileName(spec),
+            spec.Image.Formats.Contains(OutputFormat.Iso) ? IsoWriter.FileName(spec) : null,
+            spec.Image.Formats.Contains(OutputFormat.Pxe) ? PxeWriter.TreeName : null,
             keys.HostPublicKeyText,
             baseImage.RootfsBytes,
             new FileInfo(baseSquashfs).Length,

@@ -20,6 +20,7 @@ public class BuildManifestTests
         "6.1.0-30-amd64",
         "0.1.0+abc",
         "nxtop-0.1.0.iso",
+        "pxe",
         "SHA256:hostkeyfingerprint",
         123_456_789,
         100_000_000,

@@ -7,18 +7,36 @@ public class GrubScriptCheckTests
 {
     private const string GrubScriptCheck = "/usr/bin/grub-script-check";
 
-    [Theory]
-    [InlineData("none")]
-    [InlineData("release")]
-    [InlineData("lab")]
-    [InlineData("debug")]
-    public async Task The_rendered_grub_config_passes_grub_script_check(string profile)
+    /// <summary>Every profile × every template that renders a GRUB config (the ISO menu and the netboot menu).</summary>
+    public static TheoryData<string, string> GrubConfigs()
     {
-        var config = Rendering.For(profile)["grub/iso.cfg.sbn"].Content;
+        var data = new TheoryData<string, string>();
+        foreach (var profile in Rendering.Profiles)
+        {
+            foreach (var f in NxTop.Build.Boot.BootConfigRenderer.Files.Where(f => f.Path.EndsWith("grub.cfg", StringComparison.Ordinal)))
+            {
+                data.Add(profile, f.Template);
+            }
+        }
+
+        return data;
+    }
+
+    [Fact]
+    public void Both_grub_menus_are_checked()
+    {
+        Assert.Equal(2 * Rendering.Profiles.Length, GrubConfigs().Count);
+    }
+
+    [Theory]
+    [MemberData(nameof(GrubConfigs))]
+    public async Task The_rendered_grub_config_passes_grub_script_check(string profile, string template)
+    {
+        var config = Rendering.For(profile)[template].Content;
 
         var result = await CheckAsync(config);
 
-        Assert.True(result.ExitCode == 0, $"grub-script-check rejected the {profile} GRUB config (exit {result.ExitCode}):\n{result.StandardError}{result.StandardOutput}\n--- config ---\n{config}");
+        Assert.True(result.ExitCode == 0, $"grub-script-check rejected the {profile} {template} (exit {result.ExitCode}):\n{result.StandardError}{result.StandardOutput}\n--- config ---\n{config}");
     }
 
     [Fact]

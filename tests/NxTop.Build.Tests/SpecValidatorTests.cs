@@ -147,6 +147,10 @@ public class SpecValidatorTests
     [InlineData("""{ "boot": { "timeoutSeconds": -1 } }""", "$.boot.timeoutSeconds")]
     [InlineData("""{ "boot": { "timeoutSeconds": 301 } }""", "$.boot.timeoutSeconds")]
     [InlineData("""{ "image": { "formats": [] } }""", "$.image.formats")]
+    [InlineData("""{ "pxe": { "httpBaseUrl": "http://10.0.0.1/nxtop/" } }""", null)]
+    [InlineData("""{ "pxe": { "httpBaseUrl": "http://10.0.0.1/nxtop" } }""", "$.pxe.httpBaseUrl")]
+    [InlineData("""{ "pxe": { "httpBaseUrl": "https://10.0.0.1/nxtop/" } }""", "$.pxe.httpBaseUrl")]
+    [InlineData("""{ "pxe": { "httpBaseUrl": "tftp://10.0.0.1/" } }""", "$.pxe.httpBaseUrl")]
     [InlineData("""{ "image": { "formats": ["iso", "iso"] } }""", "$.image.formats")]
     public void A_value_is_accepted_or_rejected_at_its_path(string dropIn, string? rejectedAt)
     {

@@ -169,7 +169,7 @@ public sealed class ScenarioTests : IDisposable
     private (ApplianceImage Image, RepoLayout Repo) Image()
     {
         var manifest = ImageManifest.Parse("""
-            {"name":"nxtop","version":"0.1.0","iso":"nxtop.iso","expect":{"xenMajorMinor":"4.17","dom0MemMiB":1024,
+            {"name":"nxtop","version":"0.1.0","iso":"nxtop.iso","pxe":"pxe","expect":{"xenMajorMinor":"4.17","dom0MemMiB":1024,
              "dom0MaxVcpus":1,"hostname":"nxtop","xenCommandLine":"x","dom0CommandLine":"y"}}
             """);
         return (new ApplianceImage("/img", manifest), new RepoLayout(_dir.Path));
@@ -216,6 +216,57 @@ public sealed class ScenarioTests : IDisposable
         Assert.Equal(new BootSource.UsbStick("/img/nxtop.iso", Snapshot: true), o.Boot);
         Assert.Contains("if=none,id=usb0,format=raw,file=/img/nxtop.iso,snapshot=on", args);
         Assert.Equal("host", o.CpuModel);
+    }
+
+    [Fact]
+    public void PxeBios_is_seabios_booting_pxelinux_from_the_pxe_tree_over_tftp()
+    {
+        var (image, repo) = Image();
+
+        var o = Scenario.PxeBios.Options(image, repo, Accelerator.Tcg, 2222);
+        var args = QemuCommandLine.Build(o);
+
+        Assert.IsType<Firmware.SeaBios>(o.Firmware);
+        Assert.Equal(new BootSource.Pxe("/img/pxe", "pxelinux.0"), o.Boot);
+        Assert.Contains(args, a => a.StartsWith("user,id=net0,hostfwd=tcp:127.0.0.1:2222-:22,tftp=/img/pxe,bootfile=pxelinux.0", StringComparison.Ordinal));
+        Assert.Contains(args, a => a.EndsWith(",bootindex=0", StringComparison.Ordinal) && a.Contains("netdev=net0", StringComparison.Ordinal));
+        Assert.True(Scenario.PxeBios.NeedsPxeHttp());
+    }
+
+    [Fact]
+    public void PxeUefi_is_ovmf_booting_grubs_efi_network_image()
+    {
+        var (image, repo) = Image();
+
+        var o = Scenario.PxeUefi.Options(image, repo, Accelerator.Tcg, 2222);
+
+        Assert.Equal(Firmware.Uefi, o.Firmware);
+        Assert.Equal(new BootSource.Pxe("/img/pxe", "bootx64.efi"), o.Boot);
+    }
+
+    [Fact]
+    public void IpxeHttp_hands_the_nic_rom_the_script_url_under_the_image_id()
+    {
+        var (image, repo) = Image();
+
+        var o = Scenario.IpxeHttp.Options(image, repo, Accelerator.Tcg, 2222);
+
+        Assert.IsType<Firmware.SeaBios>(o.Firmware);
+        Assert.Equal(new BootSource.Pxe("/img/pxe", "http://10.0.2.2/nxtop-0.1.0/boot.ipxe"), o.Boot);
+        Assert.False(Scenario.IsoBios.NeedsPxeHttp());
+    }
+
+    [Fact]
+    public void An_image_without_a_pxe_tree_says_how_to_build_one()
+    {
+        var manifest = ImageManifest.Parse("""
+            {"name":"nxtop","version":"0.1.0","iso":"nxtop.iso","expect":{"xenMajorMinor":"4.17","dom0MemMiB":1024,
+             "dom0MaxVcpus":1,"hostname":"nxtop","xenCommandLine":"x","dom0CommandLine":"y"}}
+            """);
+        var image = new ApplianceImage("/img", manifest);
+
+        var ex = Assert.Throws<ImageNotFoundException>(() => Scenario.PxeBios.Options(image, new RepoLayout(_dir.Path), Accelerator.Tcg, 2222));
+        Assert.Contains("\"pxe\" to image.formats", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

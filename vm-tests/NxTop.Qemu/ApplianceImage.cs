@@ -37,8 +37,11 @@ public sealed record ImageManifest
     /// <summary>The appliance version.</summary>
     public required string Version { get; init; }
 
-    /// <summary>The ISO's file name, relative to the image directory.</summary>
-    public required string Iso { get; init; }
+    /// <summary>The ISO's file name, relative to the image directory; null when the spec built no ISO.</summary>
+    public string? Iso { get; init; }
+
+    /// <summary>The PXE tree's folder, relative to the image directory; null when the spec built none.</summary>
+    public string? Pxe { get; init; }
 
     /// <summary>What a booted image must show.</summary>
     public required ImageExpectations Expect { get; init; }
@@ -60,7 +63,19 @@ public sealed record ApplianceImage(string Directory, ImageManifest Manifest)
     public const string LoginUser = "root";
 
     /// <summary>The ISO.</summary>
-    public string IsoPath => Path.Combine(Directory, Manifest.Iso);
+    /// <exception cref="ImageNotFoundException">The image has no ISO (its spec did not list the format).</exception>
+    public string IsoPath => Manifest.Iso is { } iso
+        ? Path.Combine(Directory, iso)
+        : throw new ImageNotFoundException($"The image in {Directory} has no ISO: add \"iso\" to image.formats in the spec and rebuild.");
+
+    /// <summary>The PXE tree (TFTP root and HTTP root alike).</summary>
+    /// <exception cref="ImageNotFoundException">The image has no PXE tree (its spec did not list the format).</exception>
+    public string PxeDirectory => Manifest.Pxe is { } pxe
+        ? Path.Combine(Directory, pxe)
+        : throw new ImageNotFoundException($"The image in {Directory} has no PXE tree: add \"pxe\" to image.formats in the spec and rebuild.");
+
+    /// <summary>The image's name-version id, the folder under which the PXE tree is served over HTTP.</summary>
+    public string ImageId => $"{Manifest.Name}-{Manifest.Version}";
 
     /// <summary>The client's private key (OpenSSH ed25519, no passphrase).</summary>
     public string ClientKeyPath => Path.Combine(Directory, "ssh", "id_ed25519");
@@ -123,12 +138,17 @@ public sealed record ApplianceImage(string Directory, ImageManifest Manifest)
         }
 
         var image = new ApplianceImage(directory, manifest);
-        foreach (var file in new[] { image.IsoPath, image.ClientKeyPath, image.HostPublicKeyPath })
+        foreach (var file in new[] { manifest.Iso is null ? null : image.IsoPath, image.ClientKeyPath, image.HostPublicKeyPath })
         {
-            if (!File.Exists(file))
+            if (file is not null && !File.Exists(file))
             {
                 throw new ImageNotFoundException($"Missing {file} {hint}");
             }
+        }
+
+        if (manifest.Pxe is not null && !File.Exists(Path.Combine(image.PxeDirectory, "SHA256SUMS")))
+        {
+            throw new ImageNotFoundException($"The PXE tree {image.PxeDirectory} is missing or incomplete {hint}");
         }
 
         return image;

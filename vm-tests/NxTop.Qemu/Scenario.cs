@@ -11,6 +11,15 @@ public enum Scenario
 
     /// <summary>The hybrid ISO written to a USB stick, under OVMF.</summary>
     IsoUsbUefi,
+
+    /// <summary>PXE under SeaBIOS: pxelinux.0 over QEMU's TFTP, mboot.c32 loads Xen; root.iso over HTTP.</summary>
+    PxeBios,
+
+    /// <summary>PXE under OVMF: GRUB's EFI network image over QEMU's TFTP; root.iso over HTTP.</summary>
+    PxeUefi,
+
+    /// <summary>iPXE (QEMU's NIC ROM under SeaBIOS) runs boot.ipxe and fetches everything over HTTP.</summary>
+    IpxeHttp,
 }
 
 /// <summary>The behaviour of each <see cref="Scenario"/>.</summary>
@@ -32,6 +41,19 @@ public static class ScenarioExtensions
     public static string PidFilePath(this Scenario scenario, RepoLayout repo) =>
         Path.Combine(Checked(repo).VmLogs, $"{scenario}.pid");
 
+    /// <summary>
+    /// The address at which the guest reaches a server bound to 127.0.0.1 on the host (QEMU user networking), and
+    /// the port the PXE tree's HTTP server listens on: the spec's default PXE configs take the DHCP next-server
+    /// (this address) on port 80 as the web server.
+    /// </summary>
+    public const string HostAddressSeenByGuest = "10.0.2.2";
+
+    /// <summary>The HTTP port of the PXE scenarios (see <see cref="HostAddressSeenByGuest"/>).</summary>
+    public const int PxeHttpPort = 80;
+
+    /// <summary>Whether the scenario needs the PXE tree served over HTTP on 127.0.0.1:<see cref="PxeHttpPort"/>.</summary>
+    public static bool NeedsPxeHttp(this Scenario scenario) => scenario is Scenario.PxeBios or Scenario.PxeUefi or Scenario.IpxeHttp;
+
     /// <summary>The QEMU options that boot <paramref name="image"/> this way, with SSH forwarded to <paramref name="sshPort"/>.</summary>
     public static QemuOptions Options(this Scenario scenario, ApplianceImage image, RepoLayout repo, Accelerator accelerator, int sshPort)
     {
@@ -42,6 +64,10 @@ public static class ScenarioExtensions
             Scenario.IsoUefi => (Firmware.Uefi, new BootSource.Cdrom(image.IsoPath)),
             // snapshot=on: the guest may write to its stick, but never to the build's ISO.
             Scenario.IsoUsbUefi => (Firmware.Uefi, new BootSource.UsbStick(image.IsoPath, Snapshot: true)),
+            Scenario.PxeBios => (Firmware.Bios, new BootSource.Pxe(image.PxeDirectory, "pxelinux.0")),
+            Scenario.PxeUefi => (Firmware.Uefi, new BootSource.Pxe(image.PxeDirectory, "bootx64.efi")),
+            Scenario.IpxeHttp => (Firmware.Bios, new BootSource.Pxe(image.PxeDirectory,
+                $"http://{HostAddressSeenByGuest}/{image.ImageId}/boot.ipxe")),
             _ => throw new ArgumentOutOfRangeException(nameof(scenario), scenario, null),
         };
 

@@ -16,6 +16,9 @@ public abstract class ApplianceTests(VmFixture vm, ITestOutputHelper output)
 
     private SshSession Ssh => vm.Ssh;
 
+    /// <summary>The boot under test, for the scenario-specific checks of derived classes.</summary>
+    protected VmFixture Vm => vm;
+
     private ImageExpectations Expect => vm.Image.Manifest.Expect;
 
     [Fact]
@@ -195,3 +198,51 @@ public sealed class IsoUefiTests(IsoUefiFixture vm, ITestOutputHelper output) : 
 [Trait("Category", "Nightly")]
 [TestCaseOrderer(DeclarationOrderer.TypeName, DeclarationOrderer.AssemblyName)]
 public sealed class IsoUsbUefiTests(IsoUsbUefiFixture vm, ITestOutputHelper output) : ApplianceTests(vm, output);
+
+/// <summary>What a network boot must show besides the common checks: the root image came over HTTP.</summary>
+public abstract class NetworkBootTests(VmFixture vm, ITestOutputHelper output) : ApplianceTests(vm, output)
+{
+    [Fact]
+    public async Task The_root_image_was_fetched_over_http_and_is_the_live_medium()
+    {
+        var cmdline = (await Vm.Ssh.RunAsync("cat /proc/cmdline")).Stdout.Trim();
+        Assert.Matches(@"(^| )fetch=http://[^ ]*/root\.iso( |$)", cmdline);
+        Assert.Contains(Vm.HttpRequests, r => r.StartsWith($"HTTP GET /{Vm.Image.ImageId}/root.iso ", StringComparison.Ordinal) && r.Contains("-> 200", StringComparison.Ordinal));
+
+        // live-boot loop-mounts the fetched ISO as its medium; both layers come from it.
+        var mounts = (await Vm.Ssh.RunAsync("cat /proc/mounts")).Stdout;
+        Assert.True(mounts.Contains("/run/live/medium iso9660", StringComparison.Ordinal), $"No iso9660 live medium in /proc/mounts:\n{mounts}");
+        Assert.True(mounts.Contains("filesystem.squashfs", StringComparison.Ordinal) || mounts.Contains("squashfs", StringComparison.Ordinal),
+            $"No squashfs layer in /proc/mounts:\n{mounts}");
+    }
+}
+
+[Collection(nameof(Scenario.PxeBios))]
+[Trait("Category", "Smoke")]
+[TestCaseOrderer(DeclarationOrderer.TypeName, DeclarationOrderer.AssemblyName)]
+public sealed class PxeBiosTests(PxeBiosFixture vm, ITestOutputHelper output) : NetworkBootTests(vm, output)
+{
+    [Fact]
+    public void Pxelinux_and_its_modules_came_over_tftp_and_only_the_root_over_http() =>
+        Assert.DoesNotContain(Vm.HttpRequests, r => r.Contains("/xen ", StringComparison.Ordinal) || r.Contains("/vmlinuz ", StringComparison.Ordinal));
+}
+
+[Collection(nameof(Scenario.PxeUefi))]
+[Trait("Category", "Nightly")]
+[TestCaseOrderer(DeclarationOrderer.TypeName, DeclarationOrderer.AssemblyName)]
+public sealed class PxeUefiTests(PxeUefiFixture vm, ITestOutputHelper output) : NetworkBootTests(vm, output);
+
+[Collection(nameof(Scenario.IpxeHttp))]
+[Trait("Category", "Nightly")]
+[TestCaseOrderer(DeclarationOrderer.TypeName, DeclarationOrderer.AssemblyName)]
+public sealed class IpxeHttpTests(IpxeHttpFixture vm, ITestOutputHelper output) : NetworkBootTests(vm, output)
+{
+    [Fact]
+    public void Xen_the_kernel_and_the_initrd_came_over_http()
+    {
+        foreach (var file in new[] { "boot.ipxe", "xen", "vmlinuz", "initrd.img" })
+        {
+            Assert.Contains(Vm.HttpRequests, r => r.StartsWith($"HTTP GET /{Vm.Image.ImageId}/{file} ", StringComparison.Ordinal) && r.Contains("-> 200", StringComparison.Ordinal));
+        }
+    }
+}

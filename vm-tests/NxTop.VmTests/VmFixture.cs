@@ -20,6 +20,7 @@ public abstract class VmFixture : IAsyncLifetime
     private Exception? _failure;
     private ApplianceImage? _image;
     private SshSession? _ssh;
+    private readonly List<string> _httpRequests = [];
 
     protected VmFixture(Scenario scenario, IMessageSink diagnostics)
     {
@@ -35,6 +36,21 @@ public abstract class VmFixture : IAsyncLifetime
 
     /// <summary>The KVM/TCG decision and its reason; null if the image was not found.</summary>
     public AccelDecision? Accel { get; private set; }
+
+    /// <summary>The HTTP server of a PXE scenario (the PXE tree at /&lt;image id&gt;/), if it was started.</summary>
+    public StaticHttpServer? PxeHttp { get; private set; }
+
+    /// <summary>Every file the PXE scenario's HTTP server was asked for, in order.</summary>
+    public IReadOnlyList<string> HttpRequests
+    {
+        get
+        {
+            lock (_httpRequests)
+            {
+                return [.. _httpRequests];
+            }
+        }
+    }
 
     /// <summary>The running machine, if it was started.</summary>
     public QemuMachine? Machine { get; private set; }
@@ -119,6 +135,21 @@ public abstract class VmFixture : IAsyncLifetime
 
             // Bounds the whole setup even if a step below forgets its own deadline.
             using var setupLimit = new CancellationTokenSource(deadline + TimeSpan.FromMinutes(4));
+            if (Scenario.NeedsPxeHttp())
+            {
+                PxeHttp = StaticHttpServer.Start(_image.PxeDirectory, _image.ImageId, ScenarioExtensions.PxeHttpPort, line =>
+                {
+                    lock (_httpRequests)
+                    {
+                        _httpRequests.Add(line);
+                    }
+
+                    Write($"{Scenario}: {line}");
+                });
+                Write($"{Scenario}: serving {_image.PxeDirectory} at http://127.0.0.1:{PxeHttp.Port}/{_image.ImageId}/ "
+                    + $"(the guest sees http://{ScenarioExtensions.HostAddressSeenByGuest}/{_image.ImageId}/)");
+            }
+
             Machine = QemuMachine.Start(options, Scenario.PidFilePath(Repo));
             Write($"{Scenario}: QEMU pid {Machine.ProcessId}, SSH on 127.0.0.1:{SshPort}, deadline {deadline.TotalSeconds:0} s");
             Write($"{Scenario}: {Machine.CommandLineText}");
@@ -156,6 +187,11 @@ public abstract class VmFixture : IAsyncLifetime
         {
             await Machine.DisposeAsync();
             Write($"{Scenario}: QEMU stopped");
+        }
+
+        if (PxeHttp is not null)
+        {
+            await PxeHttp.DisposeAsync();
         }
     }
 
@@ -227,6 +263,24 @@ public sealed class IsoUefiFixture(IMessageSink diagnostics) : VmFixture(Scenari
 
 /// <summary>The hybrid ISO as a USB stick under OVMF.</summary>
 public sealed class IsoUsbUefiFixture(IMessageSink diagnostics) : VmFixture(Scenario.IsoUsbUefi, diagnostics);
+
+/// <summary>PXE under SeaBIOS: pxelinux + mboot.c32.</summary>
+public sealed class PxeBiosFixture(IMessageSink diagnostics) : VmFixture(Scenario.PxeBios, diagnostics);
+
+/// <summary>PXE under OVMF: GRUB's EFI network image.</summary>
+public sealed class PxeUefiFixture(IMessageSink diagnostics) : VmFixture(Scenario.PxeUefi, diagnostics);
+
+/// <summary>iPXE over HTTP under SeaBIOS.</summary>
+public sealed class IpxeHttpFixture(IMessageSink diagnostics) : VmFixture(Scenario.IpxeHttp, diagnostics);
+
+[CollectionDefinition(nameof(Scenario.PxeBios))]
+public sealed class PxeBiosBoot : ICollectionFixture<PxeBiosFixture>;
+
+[CollectionDefinition(nameof(Scenario.PxeUefi))]
+public sealed class PxeUefiBoot : ICollectionFixture<PxeUefiFixture>;
+
+[CollectionDefinition(nameof(Scenario.IpxeHttp))]
+public sealed class IpxeHttpBoot : ICollectionFixture<IpxeHttpFixture>;
 
 [CollectionDefinition(nameof(Scenario.IsoBios))]
 public sealed class IsoBiosBoot : ICollectionFixture<IsoBiosFixture>;

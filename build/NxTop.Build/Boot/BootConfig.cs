@@ -11,6 +11,9 @@ public enum ConfigTarget
 
     /// <summary>On the boot medium (ISO tree).</summary>
     IsoMedium,
+
+    /// <summary>In the PXE tree (artifacts/&lt;id&gt;/pxe/).</summary>
+    PxeTree,
 }
 
 /// <summary>One template and where its output goes.</summary>
@@ -45,7 +48,8 @@ public sealed record ConfigModel(
     int SerialSpeed,
     string DefaultEntry,
     bool NetworkStatic,
-    IReadOnlyList<string> AuthorizedKeys);
+    IReadOnlyList<string> AuthorizedKeys,
+    string? PxeBaseUrl);
 
 /// <summary>
 /// Renders every boot and system config of an appliance from <c>templates/</c>. The table below is the whole list:
@@ -71,6 +75,10 @@ public sealed class BootConfigRenderer(TemplateRenderer renderer)
         new("systemd/nxtop-agent.service.sbn", ConfigTarget.Rootfs, "etc/systemd/system/nxtop-agent.service", Regular),
         new("agent/agent.json.sbn", ConfigTarget.Rootfs, "etc/nxtop/agent.json", Regular),
         new("agent/nxtopctl.sbn", ConfigTarget.Rootfs, "usr/sbin/nxtopctl", Executable),
+        new("pxe/pxelinux.cfg.sbn", ConfigTarget.PxeTree, "pxelinux.cfg/default", Regular),
+        new("pxe/grub.cfg.sbn", ConfigTarget.PxeTree, "grub/grub.cfg", Regular),
+        new("pxe/boot.ipxe.sbn", ConfigTarget.PxeTree, "boot.ipxe", Regular),
+        new("pxe/index.txt.sbn", ConfigTarget.PxeTree, "index.txt", Regular),
     ];
 
     public RenderedConfigs Render(LoadedSpec loaded, IReadOnlyList<string> authorizedKeys)
@@ -95,7 +103,8 @@ public sealed class BootConfigRenderer(TemplateRenderer renderer)
             int.Parse(spec.Xen.Com1.Split(',')[0], CultureInfo.InvariantCulture),
             spec.Boot.DefaultEntry == BootEntry.Debug ? "debug" : "live",
             spec.Network.Mode == NetworkMode.Static,
-            [.. spec.Ssh.AuthorizedKeys, .. authorizedKeys]);
+            [.. spec.Ssh.AuthorizedKeys, .. authorizedKeys],
+            spec.Pxe.HttpBaseUrl);
 
         var files = Files.Select(f => new RenderedFile(f, renderer.Render(f.Template, model))).ToList();
         return new RenderedConfigs(xen, dom0, xenDebug, dom0Debug, files);

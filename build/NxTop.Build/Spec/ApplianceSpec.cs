@@ -11,6 +11,7 @@ public sealed record ApplianceSpec(
     SshSpec Ssh,
     AgentSpec Agent,
     BootSpec Boot,
+    PxeSpec Pxe,
     ImageSpec Image)
 {
     public string ImageId => $"{Name}-{Version}";
@@ -76,6 +77,13 @@ public enum BootEntry
     Live,
     Debug,
 }
+
+/// <summary>
+/// The PXE tree. <see cref="HttpBaseUrl"/> is where the lab's web server serves the tree (ending in <c>/</c>); the
+/// large files (Xen, kernel, initrd, root image) come from there. Null means the boot server's own address
+/// (DHCP next-server) on port 80, under <c>/&lt;name&gt;-&lt;version&gt;/</c>.
+/// </summary>
+public sealed record PxeSpec(string? HttpBaseUrl);
 
 public sealed record ImageSpec(
     IReadOnlyList<OutputFormat> Formats,

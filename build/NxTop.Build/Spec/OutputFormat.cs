@@ -4,4 +4,7 @@ namespace NxTop.Build.Spec;
 public enum OutputFormat
 {
     Iso,
+
+    /// <summary>A PXE tree for lab PCs: pxelinux (BIOS), GRUB EFI netboot (UEFI) and an iPXE HTTP script.</summary>
+    Pxe,
 }

@@ -143,6 +143,13 @@ public static partial class SpecValidator
             Bad("$.agent.centerUrl", $"got \"{s.Agent.CenterUrl}\"; expected the NxTop Center's http(s) URL.");
         }
 
+        if (s.Pxe.HttpBaseUrl is { } pxeBase
+            && !(Uri.TryCreate(pxeBase, UriKind.Absolute, out var pxeUri) && pxeUri.Scheme == Uri.UriSchemeHttp && !string.IsNullOrEmpty(pxeUri.Host)
+                 && pxeBase.EndsWith('/') && pxeUri.Query.Length == 0))
+        {
+            Bad("$.pxe.httpBaseUrl", $"got \"{pxeBase}\"; expected null or a plain http:// URL ending in '/', e.g. \"http://10.0.0.1/nxtop/\" (GRUB and the initramfs speak no https).");
+        }
+
         if (s.Agent.PollIntervalSeconds is < 5 or > 86400)
         {
             Bad("$.agent.pollIntervalSeconds", $"got {s.Agent.PollIntervalSeconds}; expected seconds from 5 to 86400.");

@@ -26,6 +26,8 @@ public sealed class HostTools(Func<string, bool> exists)
         new("grub-mkrescue, grub-mkimage, grub-script-check", "grub-common", ["grub-mkrescue", "grub-mkimage", "grub-script-check"]),
         new("GRUB i386-pc modules (BIOS boot)", "grub-pc-bin", ["/usr/lib/grub/i386-pc/multiboot2.mod"]),
         new("GRUB x86_64-efi modules (UEFI boot)", "grub-efi-amd64-bin", ["/usr/lib/grub/x86_64-efi/multiboot2.mod"]),
+        new("pxelinux (BIOS PXE boot loader)", "pxelinux", ["/usr/lib/PXELINUX/pxelinux.0"]),
+        new("syslinux modules (ldlinux.c32, mboot.c32 for PXE)", "syslinux-common", ["/usr/lib/syslinux/modules/bios/mboot.c32"]),
         new("mtools (FAT images for the EFI boot partition)", "mtools", ["mformat", "mcopy"]),
         new("dosfstools", "dosfstools", ["mkfs.vfat"]),
         new("squashfs-tools", "squashfs-tools", ["mksquashfs", "unsquashfs"]),
