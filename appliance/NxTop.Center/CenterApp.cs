@@ -1,0 +1,100 @@
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using NxTop.Center.Content;
+using NxTop.Center.Endpoints;
+using NxTop.Center.Fleet;
+using NxTop.Center.Publishing;
+using NxTop.Center.Security;
+using NxTop.Center.Storage;
+
+namespace NxTop.Center;
+
+/// <summary>Wires the Center: storage chosen by connection string, content store, publisher key, auth, endpoints.</summary>
+public static class CenterApp
+{
+    public static WebApplication Build(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        AddCenter(builder.Services, builder.Configuration);
+        var app = builder.Build();
+        UseCenter(app);
+        return app;
+    }
+
+    public static void AddCenter(IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<CenterOptions>().Bind(configuration.GetSection(CenterOptions.Section))
+            .Validate(o => o.MaxUploadBytes > 0 && o.EnrollmentPermitsPerMinute > 0 && o.OutOfContactMinutes > 0, "Center limits must be positive")
+            .ValidateOnStart();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<ICenterStore>(sp =>
+            StoreFactory.Create(sp.GetRequiredService<IOptions<CenterOptions>>().Value.ResolvedConnectionString, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new BlobStore(sp.GetRequiredService<IOptions<CenterOptions>>().Value.ResolvedContentDirectory));
+        services.AddSingleton(sp => PublisherKey.LoadOrCreate(sp.GetRequiredService<IOptions<CenterOptions>>().Value.ResolvedPublisherKeyPath));
+        services.AddSingleton<Publisher>();
+        services.AddSingleton<DesiredStateResolver>();
+        services.AddHostedService<CenterStartup>();
+
+        services.AddAuthentication(BearerAuthenticationHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, BearerAuthenticationHandler>(BearerAuthenticationHandler.SchemeName, null);
+        services.AddAuthorizationBuilder()
+            .AddPolicy(CenterPolicies.Admin, p => p.RequireRole(BearerAuthenticationHandler.AdminRole))
+            .AddPolicy(CenterPolicies.Device, p => p.RequireRole(BearerAuthenticationHandler.DeviceRole))
+            .AddPolicy(CenterPolicies.DeviceOrAdmin, p => p.RequireRole(BearerAuthenticationHandler.DeviceRole, BearerAuthenticationHandler.AdminRole));
+
+        services.AddRateLimiter(limiter =>
+        {
+            limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            limiter.AddPolicy(AgentEndpoints.EnrollmentRateLimit, context =>
+            {
+                var permits = context.RequestServices.GetRequiredService<IOptions<CenterOptions>>().Value.EnrollmentPermitsPerMinute;
+                return RateLimitPartition.GetFixedWindowLimiter(
+                    context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+                    _ => new FixedWindowRateLimiterOptions { PermitLimit = permits, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 });
+            });
+        });
+
+        services.AddProblemDetails();
+        services.AddExceptionHandler<BadRequestExceptionHandler>();
+        services.AddOpenApi();
+    }
+
+    public static void UseCenter(WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseRateLimiter();
+
+        app.MapOpenApi();
+        app.MapGet("/healthz", () => Results.Text("ok")).AllowAnonymous().ExcludeFromDescription();
+        AgentEndpoints.Map(app);
+        ContentEndpoints.Map(app);
+        AdminEndpoints.Map(app);
+    }
+}
+
+/// <summary>A request the server could not read (too large, cut off, bad framing) is the client's fault: its status, not a 500.</summary>
+internal sealed class BadRequestExceptionHandler(IProblemDetailsService problems) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        if (exception is not BadHttpRequestException bad)
+        {
+            return false;
+        }
+
+        httpContext.Response.StatusCode = bad.StatusCode;
+        return await problems.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = httpContext,
+            Exception = exception,
+            ProblemDetails = { Status = bad.StatusCode, Title = "Bad request", Detail = bad.Message },
+        }).ConfigureAwait(false);
+    }
+}

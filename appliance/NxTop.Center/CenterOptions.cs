@@ -1,0 +1,47 @@
+namespace NxTop.Center;
+
+/// <summary>The Center's settings (section <c>Center</c>); every one has a working default.</summary>
+public sealed class CenterOptions
+{
+    public const string Section = "Center";
+
+    /// <summary>Holds center.db, content/, admin-token and the publisher key unless those are set one by one.</summary>
+    public string DataDirectory { get; set; } = DefaultDataDirectory();
+
+    /// <summary><c>Data Source=...</c> for SQLite (default: DataDirectory/center.db), <c>Host=...</c> for PostgreSQL.</summary>
+    public string? ConnectionString { get; set; }
+
+    public string? ContentDirectory { get; set; }
+
+    /// <summary>PEM private key (ECDSA P-256) that signs manifests; generated with its .pub.pem on first start if missing.</summary>
+    public string? PublisherKeyPath { get; set; }
+
+    public long MaxUploadBytes { get; set; } = 64L << 30;
+
+    /// <summary>Enrollment attempts allowed per client address per minute.</summary>
+    public int EnrollmentPermitsPerMinute { get; set; } = 30;
+
+    /// <summary>A device is out of contact when it has not called for this long (dashboard and fleet counts).</summary>
+    public int OutOfContactMinutes { get; set; } = 60;
+
+    public string ResolvedConnectionString => ConnectionString ?? $"Data Source={Path.Combine(DataDirectory, "center.db")}";
+
+    public string ResolvedContentDirectory => ContentDirectory ?? Path.Combine(DataDirectory, "content");
+
+    public string ResolvedPublisherKeyPath => PublisherKeyPath ?? Path.Combine(DataDirectory, "publisher.key.pem");
+
+    public string AdminTokenPath => Path.Combine(DataDirectory, "admin-token");
+
+    private static string DefaultDataDirectory()
+    {
+        var fromEnvironment = Environment.GetEnvironmentVariable("NXTOP_CENTER_DATA");
+        if (!string.IsNullOrEmpty(fromEnvironment))
+        {
+            return fromEnvironment;
+        }
+
+        var xdg = Environment.GetEnvironmentVariable("XDG_DATA_HOME");
+        var root = string.IsNullOrEmpty(xdg) ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "share") : xdg;
+        return Path.Combine(root, "nxtop-center");
+    }
+}

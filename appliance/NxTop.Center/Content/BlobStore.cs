@@ -1,0 +1,129 @@
+using System.Security.Cryptography;
+using NxTop.Contracts;
+
+namespace NxTop.Center.Content;
+
+/// <summary>The outcome of receiving a blob: stored under its hash, or refused with a reason.</summary>
+public sealed record BlobReceipt(string? Sha256, long Size, string? Refusal)
+{
+    public bool IsStored => Sha256 is not null;
+}
+
+/// <summary>
+/// Content-addressed blobs on the local filesystem: <c>sha256/ab/abcdef...</c>. An upload streams to
+/// <c>tmp/</c> under a random name while it is hashed, is fsynced, and only then renamed to its
+/// hash: a reader never sees a partial blob, and an interrupted upload leaves only a temporary file
+/// that is deleted at once (or at the next start).
+/// </summary>
+public sealed class BlobStore
+{
+    private const int BufferSize = 1 << 20;
+    private readonly string blobRoot;
+    private readonly string tempRoot;
+
+    public BlobStore(string root)
+    {
+        Root = Path.GetFullPath(root);
+        blobRoot = Path.Combine(Root, "sha256");
+        tempRoot = Path.Combine(Root, "tmp");
+        Directory.CreateDirectory(blobRoot);
+        Directory.CreateDirectory(tempRoot);
+    }
+
+    public string Root { get; }
+
+    /// <summary>Deletes temporary files that an earlier process left behind (a crash mid-upload).</summary>
+    public int DeleteLeftovers()
+    {
+        var deleted = 0;
+        foreach (var file in Directory.EnumerateFiles(tempRoot))
+        {
+            File.Delete(file);
+            deleted++;
+        }
+
+        return deleted;
+    }
+
+    public int TemporaryFileCount => Directory.EnumerateFiles(tempRoot).Count();
+
+    /// <summary>The blob's path when it is stored, else null (also for anything that is not a sha256).</summary>
+    public string? PathOf(string sha256)
+    {
+        if (!ManifestRules.IsSha256Hex(sha256))
+        {
+            return null;
+        }
+
+        var path = Path.Combine(blobRoot, sha256[..2], sha256);
+        return File.Exists(path) ? path : null;
+    }
+
+    public long? SizeOf(string sha256) => PathOf(sha256) is { } path ? new FileInfo(path).Length : null;
+
+    /// <summary>
+    /// Streams <paramref name="body"/> into the store. With <paramref name="expectedSha256"/> a body
+    /// whose hash differs is refused and nothing is kept; over <paramref name="maxBytes"/> likewise.
+    /// </summary>
+    public async Task<BlobReceipt> ReceiveAsync(Stream body, string? expectedSha256, long maxBytes, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var tempPath = Path.Combine(tempRoot, $"{Guid.NewGuid():N}.part");
+        try
+        {
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            long size = 0;
+            await using (var file = new FileStream(tempPath, new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew,
+                Access = FileAccess.Write,
+                Share = FileShare.None,
+                Options = FileOptions.Asynchronous,
+                BufferSize = 0,
+                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead,
+            }))
+            {
+                var buffer = new byte[BufferSize];
+                int read;
+                while ((read = await body.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+                {
+                    size += read;
+                    if (size > maxBytes)
+                    {
+                        return new BlobReceipt(null, size, $"the upload is larger than the limit of {maxBytes} bytes");
+                    }
+
+                    hash.AppendData(buffer, 0, read);
+                    await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                }
+
+                file.Flush(flushToDisk: true);
+            }
+
+            var sha256 = Convert.ToHexStringLower(hash.GetHashAndReset());
+            if (expectedSha256 is not null && !string.Equals(expectedSha256, sha256, StringComparison.Ordinal))
+            {
+                return new BlobReceipt(null, size, $"the body's sha256 is {sha256}, not the expected {expectedSha256}");
+            }
+
+            var directory = Path.Combine(blobRoot, sha256[..2]);
+            Directory.CreateDirectory(directory);
+            var finalPath = Path.Combine(directory, sha256);
+            if (!File.Exists(finalPath))
+            {
+                // rename(2) is atomic: the blob appears whole or not at all. The same content uploaded
+                // twice at once ends as one file either way.
+                File.Move(tempPath, finalPath, overwrite: true);
+            }
+
+            return new BlobReceipt(sha256, size, null);
+        }
+        finally
+        {
+            if (File.Exists(tempPath))
+            {
+                File.Delete(tempPath);
+            }
+        }
+    }
+}
