@@ -66,6 +66,11 @@ Task("VmTest")
     .Description("The nightly VM matrix (all scenarios); results in artifacts/test-results/, serial logs in artifacts/vm-logs/.")
     .IsDependentOn("__VmNightly");
 
+Task("Run")
+    .Description("Boots the last built image in QEMU for a person: serial console on this terminal, the SSH command printed. --format=iso-bios|iso-uefi|usb-uefi|pxe-bios|pxe-uefi|ipxe (default iso-bios).")
+    .IsDependentOn("__CompileTools")
+    .Does<BuildContext>(Steps.Run);
+
 Task("Bench")
     .Description("Measures the cold build, the warm rebuild after an agent-only change, image sizes and boot time; writes artifacts/bench/bench.md.")
     .IsDependentOn("__CheckHost")

@@ -7,6 +7,7 @@ public sealed class BuildContext
         Root = ctx.MakeAbsolute(ctx.Directory("."));
         Configuration = ctx.Argument("configuration", "Release");
         Profile = ctx.Argument("profile", "");
+        Format = ctx.Argument("format", "iso-bios");
         Artifacts = Root.Combine("artifacts");
         TestResults = Artifacts.Combine("test-results");
         Solution = Root.CombineWithFilePath("NxTop.sln");
@@ -22,6 +23,7 @@ public sealed class BuildContext
     public DirectoryPath Root { get; }
     public string Configuration { get; }
     public string Profile { get; }
+    public string Format { get; }
     public DirectoryPath Artifacts { get; }
     public DirectoryPath TestResults { get; }
     public FilePath Solution { get; }

@@ -75,6 +75,17 @@ public static class Steps
         ctx.DeleteDirectory(cache, new DeleteDirectorySettings { Recursive = true, Force = true });
     }
 
+    public static void Run(ICakeContext ctx, BuildContext b)
+    {
+        var runner = b.Artifacts.CombineWithFilePath($"bin/NxTop.Run/{b.Configuration.ToLowerInvariant()}/nxtop-run.dll");
+        var args = new ProcessArgumentBuilder().AppendQuoted(runner.FullPath).Append("--format").AppendQuoted(b.Format);
+        var exit = ctx.StartProcess("dotnet", new ProcessSettings { Arguments = args, WorkingDirectory = b.Root });
+        if (exit != 0)
+        {
+            throw new CakeException($"nxtop-run exited with {exit}.");
+        }
+    }
+
     public static void Clean(ICakeContext ctx, BuildContext b)
     {
         if (ctx.DirectoryExists(b.Artifacts))

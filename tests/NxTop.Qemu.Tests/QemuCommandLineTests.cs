@@ -240,6 +240,16 @@ public class QemuCommandLineTests
     }
 
     [Fact]
+    public void A_run_for_a_person_puts_serial_and_monitor_on_the_terminal_and_still_logs()
+    {
+        var args = QemuCommandLine.Build(Iso(Firmware.Bios) with { SerialOnTerminal = true, FirmwareLogPath = null });
+
+        Assert.Equal(["stdio,id=serial0,mux=on,signal=off,logfile=/logs/IsoBios.log"], Values(args, "-chardev"));
+        Assert.Equal(["chardev:serial0"], Values(args, "-serial"));
+        Assert.Equal(["chardev=serial0,mode=readline"], Values(args, "-mon"));
+    }
+
+    [Fact]
     public void Extra_disks_are_attached_after_the_boot_disk_without_boot_index()
     {
         var options = Iso(Firmware.Bios) with { ExtraDisks = [new ExtraDisk("/img/a.raw"), new ExtraDisk("/img/b.qcow2", DiskFormat.Qcow2)] };

@@ -51,7 +51,14 @@ public static class QemuCommandLine
                 throw new ArgumentException($"Unknown firmware {options.Firmware}.", nameof(options));
         }
 
-        if (options.SerialLogPath is { } serial)
+        if (options.SerialOnTerminal)
+        {
+            var log = options.SerialLogPath is { } path ? $",logfile={Escape(path)}" : string.Empty;
+            Add("-chardev", $"stdio,id={SerialChardevId},mux=on,signal=off{log}");
+            Add("-serial", $"chardev:{SerialChardevId}");
+            Add("-mon", $"chardev={SerialChardevId},mode=readline");
+        }
+        else if (options.SerialLogPath is { } serial)
         {
             Add("-chardev", $"file,id={SerialChardevId},path={Escape(serial)}");
             Add("-serial", $"chardev:{SerialChardevId}");

@@ -36,10 +36,14 @@ public sealed class QemuMachine : IAsyncDisposable
         _startedAt = startedAt;
         _pidFilePath = pidFilePath;
         ProcessId = process.Id;
-        process.ErrorDataReceived += (_, e) => Capture(e.Data);
-        process.OutputDataReceived += (_, e) => Capture(e.Data);
-        process.BeginErrorReadLine();
-        process.BeginOutputReadLine();
+        if (!options.SerialOnTerminal)
+        {
+            process.ErrorDataReceived += (_, e) => Capture(e.Data);
+            process.OutputDataReceived += (_, e) => Capture(e.Data);
+            process.BeginErrorReadLine();
+            process.BeginOutputReadLine();
+        }
+
         _exited = WaitForExitCodeAsync(process);
     }
 
@@ -85,6 +89,8 @@ public sealed class QemuMachine : IAsyncDisposable
     public static QemuMachine Start(QemuOptions options, string? pidFilePath = null, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        var interactive = options.SerialOnTerminal;
+        ArgumentNullException.ThrowIfNull(options);
         var commandLine = QemuCommandLine.Build(options);
         PrepareFiles(options);
         if (pidFilePath is not null)
@@ -95,9 +101,10 @@ public sealed class QemuMachine : IAsyncDisposable
         var psi = new ProcessStartInfo(commandLine[0])
         {
             UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
+            // A person's run keeps the terminal: the serial console and the monitor are on it.
+            RedirectStandardInput = !interactive,
+            RedirectStandardOutput = !interactive,
+            RedirectStandardError = !interactive,
         };
         foreach (var arg in commandLine.Skip(1))
         {
@@ -110,7 +117,10 @@ public sealed class QemuMachine : IAsyncDisposable
         var startedAt = time.GetTimestamp();
         process.Start();
         Live[process.Id] = process;
-        process.StandardInput.Close();
+        if (!interactive)
+        {
+            process.StandardInput.Close();
+        }
 
         var machine = new QemuMachine(options, commandLine, process, time, startedAt, pidFilePath);
         if (pidFilePath is not null)

@@ -165,8 +165,14 @@ public sealed record QemuOptions
     /// <summary>Disks besides the boot source.</summary>
     public IReadOnlyList<ExtraDisk> ExtraDisks { get; init; } = [];
 
-    /// <summary>Where COM1 is written; null means no serial port.</summary>
+    /// <summary>Where COM1 is written; null means no serial port (unless <see cref="SerialOnTerminal"/>).</summary>
     public string? SerialLogPath { get; init; }
+
+    /// <summary>
+    /// COM1 and the QEMU monitor on this process's terminal (Ctrl-A X quits, Ctrl-A C toggles the monitor), still
+    /// logged to <see cref="SerialLogPath"/> when set. For people (the Run target), not for tests.
+    /// </summary>
+    public bool SerialOnTerminal { get; init; }
 
     /// <summary>
     /// Where the firmware's debug port (0x402) is written. SeaBIOS prints its boot messages only there,
