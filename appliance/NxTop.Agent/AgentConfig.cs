@@ -14,14 +14,39 @@ namespace NxTop.Agent;
 /// <param name="SocketPath">The local control socket that <c>nxtopctl</c> talks to.</param>
 /// <param name="StateDirectory">Where the agent keeps its state.</param>
 /// <param name="XlPath">The <c>xl</c> tool: a bare name is looked up on PATH, otherwise an absolute path.</param>
+/// <param name="EnrollmentToken">The one-time token exchanged for a device credential at the first contact (null: enrolled already, or stay unenrolled).</param>
+/// <param name="TrustedKeysDirectory">The publisher's public keys (<c>*.pem</c>, ECDSA P-256), baked into the image.</param>
+/// <param name="MaxBlobBytes">Content blobs larger than this are refused before download.</param>
+/// <param name="GuestName">The desktop guest's xl domain name.</param>
+/// <param name="GuestKernel">The PV kernel when a base ships none (pvgrub2 boots the kernel inside the guest's disk).</param>
+/// <param name="GuestExtra">The kernel command line when a base does not set <c>kernelCommandLine</c>.</param>
+/// <param name="DesiredStateFile">A desired state for a device that has never reached the Center (install media), used when there is no cached one.</param>
+/// <param name="InventoryRoot">Where /proc and /sys are read for the inventory ("/" on a device).</param>
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 internal sealed record AgentConfig(
     string CenterUrl,
     int PollIntervalSeconds = 300,
     string SocketPath = AgentConfig.DefaultSocketPath,
     string StateDirectory = AgentConfig.DefaultStateDirectory,
-    string XlPath = "xl")
+    string XlPath = "xl",
+    string? EnrollmentToken = null,
+    string TrustedKeysDirectory = AgentConfig.DefaultTrustedKeysDirectory,
+    long MaxBlobBytes = AgentConfig.DefaultMaxBlobBytes,
+    string GuestName = "desktop",
+    int GuestMemoryMiB = 1024,
+    int GuestVcpus = 1,
+    string GuestBridge = "xenbr0",
+    string GuestKernel = AgentConfig.DefaultGuestKernel,
+    string? GuestExtra = null,
+    string QemuImgPath = "qemu-img",
+    string XenstoreReadPath = "xenstore-read",
+    string? DesiredStateFile = null,
+    string InventoryRoot = "/")
 {
+    public const string DefaultTrustedKeysDirectory = "/usr/share/nxtop/keys";
+    public const long DefaultMaxBlobBytes = 64L * 1024 * 1024 * 1024;
+    public const string DefaultGuestKernel = "/usr/lib/grub-xen/grub-x86_64-xen.bin";
+
     public const string DefaultPath = "/etc/nxtop/agent.json";
     public const string DefaultSocketPath = "/run/nxtop/agent.sock";
     public const string DefaultStateDirectory = "/var/lib/nxtop";
@@ -117,12 +142,65 @@ internal static class AgentConfigFile
             errors.Add($"stateDirectory: must be an absolute path, got '{config.StateDirectory}'");
         }
 
-        if (string.IsNullOrWhiteSpace(config.XlPath) || (config.XlPath.Contains('/', StringComparison.Ordinal) && !IsAbsolute(config.XlPath)))
+        CheckTool(errors, "xlPath", config.XlPath);
+        CheckTool(errors, "qemuImgPath", config.QemuImgPath);
+        CheckTool(errors, "xenstoreReadPath", config.XenstoreReadPath);
+
+        if (config.EnrollmentToken is { Length: 0 })
         {
-            errors.Add($"xlPath: must be a command name found on PATH or an absolute path, got '{config.XlPath}'");
+            errors.Add("enrollmentToken: must not be empty (leave it out instead)");
+        }
+
+        CheckAbsolute(errors, "trustedKeysDirectory", config.TrustedKeysDirectory);
+        CheckAbsolute(errors, "guestKernel", config.GuestKernel);
+        CheckAbsolute(errors, "inventoryRoot", config.InventoryRoot.Length == 1 ? "//" : config.InventoryRoot);
+        if (config.DesiredStateFile is { } desired)
+        {
+            CheckAbsolute(errors, "desiredStateFile", desired);
+        }
+
+        if (config.MaxBlobBytes <= 0)
+        {
+            errors.Add($"maxBlobBytes: must be positive, got {config.MaxBlobBytes}");
+        }
+
+        if (!NxTop.Contracts.ManifestRules.IsValidName(config.GuestName))
+        {
+            errors.Add($"guestName: must be [a-z0-9._-]{{1,64}}, got '{config.GuestName}'");
+        }
+
+        if (config.GuestMemoryMiB is < 64 or > 1_048_576)
+        {
+            errors.Add($"guestMemoryMiB: must be between 64 and 1048576, got {config.GuestMemoryMiB}");
+        }
+
+        if (config.GuestVcpus is < 1 or > 128)
+        {
+            errors.Add($"guestVcpus: must be between 1 and 128, got {config.GuestVcpus}");
+        }
+
+        if (string.IsNullOrWhiteSpace(config.GuestBridge) || config.GuestBridge.IndexOfAny([' ', ',', '\'', '"', '/']) >= 0)
+        {
+            errors.Add($"guestBridge: must be a bridge name, got '{config.GuestBridge}'");
         }
 
         return errors;
+    }
+
+    private static void CheckTool(List<string> errors, string field, string value)
+    {
+        if (string.IsNullOrWhiteSpace(value) || (value.Contains('/', StringComparison.Ordinal) && !IsAbsolute(value)))
+        {
+            errors.Add($"{field}: must be a command name found on PATH or an absolute path, got '{value}'");
+        }
+    }
+
+    private static void CheckAbsolute(List<string> errors, string field, string value)
+    {
+        if (!IsAbsolute(value))
+        {
+            errors.Add($"{field}: must be an absolute path, got '{value}'");
+        }
     }
 
     private static bool IsAbsolute(string path) =>
@@ -149,7 +227,7 @@ internal static class AgentConfigFile
 
         if (field is not null && AgentJson.Context.AgentConfig.Properties.FirstOrDefault(p => p.Name == field) is { } property)
         {
-            var expected = property.PropertyType == typeof(int) ? "a whole number" : "a string";
+            var expected = property.PropertyType == typeof(int) || property.PropertyType == typeof(long) ? "a whole number" : "a string";
             return $"{field}: invalid value{where}, expected {expected}";
         }
 

@@ -1,6 +1,11 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using NxTop.Agent.Inventory;
+using NxTop.Agent.Lifecycle;
+using NxTop.Agent.Storage;
+using NxTop.Agent.Sync;
+using NxTop.Contracts;
 
 namespace NxTop.Agent;
 
@@ -35,12 +40,56 @@ internal static class AgentHost
         services.AddSingleton(new AgentInstance(AgentVersion.Short, Environment.ProcessId, timeProvider.GetUtcNow()));
         services.AddSingleton<ProcessRunner>();
         services.AddSingleton<XenProbeState>();
-        services.AddSingleton<AgentStatusReporter>();
+        services.AddLifecycle(config);
+        services.AddSingleton(provider => new AgentStatusReporter(
+            config,
+            provider.GetRequiredService<AgentInstance>(),
+            provider.GetRequiredService<XenProbeState>(),
+            timeProvider,
+            provider.GetRequiredService<ControlCommands>().Status));
 
         // Hosted services start in this order: the state directory, then the first xl info probe,
-        // then the control socket, so that the first status query already has the Xen facts.
+        // then the control socket, so that the first status query already has the Xen facts; the
+        // sync loop (recovery first) starts last.
         services.AddHostedService<StateDirectory>();
         services.AddHostedService<XenProbeService>();
         services.AddHostedService<ControlSocketServer>();
+        services.AddHostedService<SyncService>();
+    }
+
+    /// <summary>The content store, the patch engine, the Center client and the sync loop.</summary>
+    private static void AddLifecycle(this IServiceCollection services, AgentConfig config)
+    {
+        var layout = new StoreLayout(config.StateDirectory);
+        services.AddSingleton(layout);
+        services.AddSingleton(new ContentStore(layout, config.MaxBlobBytes));
+        services.AddSingleton(provider => ManifestVerifier.FromPublicKeyPems(TrustedKeys.Load(config.TrustedKeysDirectory)));
+        services.AddSingleton(new GuestSettings(config.GuestName, config.GuestMemoryMiB, config.GuestVcpus, config.GuestBridge,
+            config.GuestKernel, config.GuestExtra, MacSeed: config.CenterUrl));
+        services.AddSingleton(provider => new QemuImg(provider.GetRequiredService<ProcessRunner>(), config.QemuImgPath));
+        services.AddSingleton<GuestLayering>();
+        services.AddSingleton<IGuestController>(provider => new XlGuestController(provider.GetRequiredService<ProcessRunner>(), config.XlPath));
+        services.AddSingleton<IGuestHealthProbe>(provider => new XenstoreHealthProbe(
+            provider.GetRequiredService<ProcessRunner>(), provider.GetRequiredService<IGuestController>(), config.XenstoreReadPath,
+            provider.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<LifecycleStateStore>();
+        services.AddSingleton<HistoryLog>();
+        services.AddSingleton<DisconnectedState>();
+        services.AddSingleton(new ReportOutbox(layout));
+        services.AddSingleton(new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+        {
+            Timeout = Timeout.InfiniteTimeSpan,
+        });
+        services.AddSingleton(provider => new CenterClient(provider.GetRequiredService<HttpClient>(), new Uri(config.CenterUrl)));
+        services.AddSingleton(provider => new BlobDownloader(
+            provider.GetRequiredService<HttpClient>(), provider.GetRequiredService<ContentStore>(), RetryPolicy.Default,
+            provider.GetRequiredService<TimeProvider>(), provider.GetRequiredService<ILogger<BlobDownloader>>()));
+        services.AddSingleton<IContentFetcher, CenterContentFetcher>();
+        services.AddSingleton<ContentStager>();
+        services.AddSingleton<LifecycleEngine>();
+        services.AddSingleton(provider => new InventoryCollector(config.InventoryRoot, provider.GetRequiredService<XenProbeState>()));
+        services.AddSingleton<SyncTrigger>();
+        services.AddSingleton<SyncAgent>();
+        services.AddSingleton<ControlCommands>();
     }
 }

@@ -13,6 +13,7 @@ namespace NxTop.Agent;
 [JsonSerializable(typeof(AgentConfig))]
 [JsonSerializable(typeof(AgentStatus))]
 [JsonSerializable(typeof(ControlError))]
+[JsonSerializable(typeof(NxTop.Agent.Lifecycle.QemuImgInfo))]
 internal sealed partial class AgentJsonContext : JsonSerializerContext;
 
 internal static class AgentJson

@@ -13,7 +13,8 @@ internal sealed record AgentStatus(
     double UptimeSeconds,
     string CenterUrl,
     int PollIntervalSeconds,
-    XenStatus? Xen);
+    XenStatus? Xen,
+    LifecycleStatus? Lifecycle = null);
 
 internal sealed record XenStatus(
     string XenVersion,
@@ -45,7 +46,8 @@ internal sealed record ControlError(string Error);
 internal sealed record AgentInstance(string Version, int Pid, DateTimeOffset StartedAt);
 
 /// <summary>Builds the status from the probe state; the health rule lives here.</summary>
-internal sealed class AgentStatusReporter(AgentConfig config, AgentInstance instance, XenProbeState probes, TimeProvider timeProvider)
+internal sealed class AgentStatusReporter(
+    AgentConfig config, AgentInstance instance, XenProbeState probes, TimeProvider timeProvider, Func<LifecycleStatus?>? lifecycle = null)
 {
     /// <summary>How often <c>xl info</c> runs.</summary>
     public static readonly TimeSpan ProbePeriod = TimeSpan.FromSeconds(30);
@@ -67,7 +69,8 @@ internal sealed class AgentStatusReporter(AgentConfig config, AgentInstance inst
             UptimeSeconds: Math.Round(Math.Max(0, (now - instance.StartedAt).TotalSeconds), 3),
             CenterUrl: config.CenterUrl,
             PollIntervalSeconds: config.PollIntervalSeconds,
-            Xen: snapshot.LastFacts is { } facts ? XenStatus.From(facts) : null);
+            Xen: snapshot.LastFacts is { } facts ? XenStatus.From(facts) : null,
+            Lifecycle: lifecycle?.Invoke());
     }
 
     private static string? UnhealthyReason(XenProbeSnapshot snapshot, DateTimeOffset now)

@@ -14,7 +14,8 @@ internal sealed partial class ControlSocketServer(
     AgentConfig config,
     AgentStatusReporter reporter,
     TimeProvider timeProvider,
-    ILogger<ControlSocketServer> logger) : BackgroundService
+    ILogger<ControlSocketServer> logger,
+    ControlCommands? commands = null) : BackgroundService
 {
     public const int MaxRequestBytes = 1024;
 
@@ -86,6 +87,10 @@ internal sealed partial class ControlSocketServer(
         return command switch
         {
             "status" => JsonSerializer.Serialize(reporter.Current(), AgentJson.Context.AgentStatus),
+            "versions" when commands is not null => commands.Versions(),
+            "history" when commands is not null => commands.History(),
+            "sync-now" when commands is not null => commands.SyncNow(),
+            "rollback-now" when commands is not null => commands.RollbackNow(),
             _ => Error($"unknown command '{command}'"),
         };
     }

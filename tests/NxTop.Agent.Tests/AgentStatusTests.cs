@@ -41,7 +41,7 @@ public sealed class AgentStatusTests
         var json = ToJson(_reporter.Current());
 
         Assert.Equal(
-            ["healthy", "reason", "agentVersion", "pid", "startedAt", "uptimeSeconds", "centerUrl", "pollIntervalSeconds", "xen"],
+            ["healthy", "reason", "agentVersion", "pid", "startedAt", "uptimeSeconds", "centerUrl", "pollIntervalSeconds", "xen", "lifecycle"],
             json.EnumerateObject().Select(p => p.Name));
         Assert.True(json.GetProperty("healthy").GetBoolean());
         Assert.Equal(JsonValueKind.Null, json.GetProperty("reason").ValueKind);
