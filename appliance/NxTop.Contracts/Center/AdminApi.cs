@@ -24,7 +24,9 @@ public enum PublishChannel
 /// POST <see cref="CenterRoutes.AdminContent"/> → 201 <see cref="PublishedContent"/>. A version of a
 /// name already published is 409. <see cref="PatchOf"/> makes a patch: the new version's disk chain
 /// is that version's chain followed by <see cref="Blobs"/> (the qcow2 delta).
-/// The first version of a name is always current as well.
+/// The first version of a name is always current as well. Versions only go up: to go back, publish
+/// the older version's content again as a new version (<see cref="PatchOf"/> with no blobs), which
+/// agents accept where they would refuse a downgrade.
 /// </summary>
 public sealed record PublishRequest(
     ContentKind Kind,
@@ -33,7 +35,6 @@ public sealed record PublishRequest(
     IReadOnlyList<PublishBlob> Blobs,
     long? PatchOf,
     PublishChannel Channel,
-    long? RollbackOf,
     string? KernelCommandLine);
 
 public sealed record PublishedContent(ContentKind Kind, string Name, long Version, string ManifestUrl, IReadOnlyList<ManifestBlob> Blobs, string KeyId);
