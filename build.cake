@@ -66,6 +66,12 @@ Task("VmTest")
     .Description("The nightly VM matrix (all scenarios); results in artifacts/test-results/, serial logs in artifacts/vm-logs/.")
     .IsDependentOn("__VmNightly");
 
+Task("Reproducibility")
+    .Description("Builds the images twice into artifacts/repro/{a,b} and compares them byte for byte; prints the first difference and fails on any. --cold gives each build its own empty Debian cache.")
+    .IsDependentOn("__CheckHost")
+    .IsDependentOn("__PublishAgent")
+    .Does<BuildContext>(Steps.Reproducibility);
+
 Task("Run")
     .Description("Boots the last built image in QEMU for a person: serial console on this terminal, the SSH command printed. --format=iso-bios|iso-uefi|usb-uefi|pxe-bios|pxe-uefi|ipxe (default iso-bios).")
     .IsDependentOn("__CompileTools")

@@ -75,6 +75,38 @@ public static class Steps
         ctx.DeleteDirectory(cache, new DeleteDirectorySettings { Recursive = true, Force = true });
     }
 
+    public static void Reproducibility(ICakeContext ctx, BuildContext b)
+    {
+        var root = b.Artifacts.Combine("repro");
+        ctx.EnsureDirectoryExists(root);
+        ctx.CleanDirectory(root);
+        var first = root.Combine("a");
+        var second = root.Combine("b");
+        // --cold: each build gets its own empty Debian cache, so mmdebstrap and the base squashfs are checked too.
+        var cold = ctx.HasArgument("cold");
+        IDictionary<string, string> Env(DirectoryPath dir) => cold ? new Dictionary<string, string> { ["NXTOP_CACHE"] = dir.Combine("cache").FullPath } : null;
+
+        BuildImageInto(ctx, b, first, null, Env(first));
+        var imageA = new DirectoryPath(System.IO.File.ReadAllText(first.CombineWithFilePath("last-image.txt").FullPath).Trim());
+        // The second build, later and elsewhere, takes the first one's SSH keys: keys are the only intended input
+        // that a build makes up (see README, Reproducible builds).
+        BuildImageInto(ctx, b, second, imageA.Combine("ssh"), Env(second));
+        var imageB = new DirectoryPath(System.IO.File.ReadAllText(second.CombineWithFilePath("last-image.txt").FullPath).Trim());
+        Cli(ctx, b, b.CliArgs("compare").Append("--a").AppendQuoted(imageA.FullPath).Append("--b").AppendQuoted(imageB.FullPath));
+    }
+
+    private static void BuildImageInto(ICakeContext ctx, BuildContext b, DirectoryPath artifacts, DirectoryPath keys, IDictionary<string, string> env)
+    {
+        var args = b.CliArgs("build").Append("--agent").AppendQuoted(b.AgentBinary.FullPath).Append("--agent-version").Append(b.Version)
+            .Append("--artifacts").AppendQuoted(artifacts.FullPath);
+        if (keys != null)
+        {
+            args = args.Append("--ssh-keys").AppendQuoted(keys.FullPath);
+        }
+
+        Cli(ctx, b, args, env);
+    }
+
     public static void Run(ICakeContext ctx, BuildContext b)
     {
         var runner = b.Artifacts.CombineWithFilePath($"bin/NxTop.Run/{b.Configuration.ToLowerInvariant()}/nxtop-run.dll");

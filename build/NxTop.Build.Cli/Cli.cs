@@ -1,6 +1,7 @@
 using System.Globalization;
 using NxTop.Build.Boot;
 using NxTop.Build.Spec;
+using NxTop.Build.Manifest;
 using NxTop.Build.Tools;
 
 namespace NxTop.Build.Cli;
@@ -80,10 +81,35 @@ public static class Cli
                     options.Required("agent"),
                     options.Required("agent-version"),
                     await SourceDateEpochAsync(options, repo, ct),
-                    options.All("authorized-key").Select(File.ReadAllText).Select(s => s.Trim()).ToList());
+                    options.All("authorized-key").Select(File.ReadAllText).Select(s => s.Trim()).ToList())
+                {
+                    SshKeysFrom = options.Get("ssh-keys"),
+                };
                 var runner = new ProcessRunner();
                 await new ApplianceBuild(workspace, runner, Log, TimeProvider.System).RunAsync(request, ct);
                 return 0;
+            }
+
+            case "compare":
+            {
+                var a = options.Required("a");
+                var b = options.Required("b");
+                var result = TreeComparison.Compare(a, b);
+                await stdout.WriteLineAsync(result.Report(a, b));
+                if (result.Identical)
+                {
+                    return 0;
+                }
+
+                if (result.FirstDifference is { } first && HostTools.ProbeExists("diffoscope"))
+                {
+                    var runner = new ProcessRunner();
+                    var diff = await runner.RunAsync("diffoscope", [Path.Combine(a, first.File), Path.Combine(b, first.File)],
+                        new ToolRun { CheckExitCode = false, Timeout = TimeSpan.FromMinutes(20) }, ct);
+                    await stdout.WriteLineAsync(diff.StandardOutput.Length > 20000 ? diff.StandardOutput[..20000] + "\n[diffoscope output cut]" : diff.StandardOutput);
+                }
+
+                return 1;
             }
 
             case "bench-report":
@@ -172,8 +198,10 @@ public static class Cli
           check-host [--install]     check (and as root, install) the host tools the build needs
           validate   [--print]       load and check the spec and profile
           render     --out DIR       render every template for the spec into DIR
-          build      --agent BIN --agent-version V [--authorized-key FILE]...
+          build      --agent BIN --agent-version V [--authorized-key FILE]... [--ssh-keys DIR] [--artifacts DIR]
                                      build the appliance images into artifacts/<name>-<version>/
+                                     (--ssh-keys: use these keys instead of making new ones)
+          compare    --a DIR --b DIR compare two image folders byte for byte (non-zero exit on any difference)
         common options:
           --spec FILE       the spec (default appliance/appliance.json)
           --profile NAME    a drop-in from appliance/profiles/ (default: none)

@@ -8,7 +8,11 @@ using NxTop.Build.Tools;
 namespace NxTop.Build;
 
 /// <summary>What the caller supplies besides the spec.</summary>
-public sealed record BuildRequest(string SpecPath, string? Profile, string AgentBinary, string AgentVersion, long SourceDateEpoch, IReadOnlyList<string> ExtraAuthorizedKeys);
+public sealed record BuildRequest(string SpecPath, string? Profile, string AgentBinary, string AgentVersion, long SourceDateEpoch, IReadOnlyList<string> ExtraAuthorizedKeys)
+{
+    /// <summary>A folder of SSH keys to use instead of making new ones (user-supplied, or for a reproducibility check).</summary>
+    public string? SshKeysFrom { get; init; }
+}
 
 /// <summary>
 /// One appliance build, as a flat list of steps: spec → base (cached) → keys → configs → top layer → image writers →
@@ -45,7 +49,9 @@ public sealed class ApplianceBuild(Workspace workspace, ProcessRunner runner, Ac
 
         Directory.CreateDirectory(staging);
         Directory.CreateDirectory(output);
-        var keys = await new SshKeyMaker(runner).MakeAsync(Path.Combine(output, "ssh"), spec.Ssh.GenerateClientKey, spec.ImageId, ct);
+        var keys = request.SshKeysFrom is { } from
+            ? SshKeyMaker.Reuse(from, Path.Combine(output, "ssh"), spec.Ssh.GenerateClientKey)
+            : await new SshKeyMaker(runner).MakeAsync(Path.Combine(output, "ssh"), spec.Ssh.GenerateClientKey, spec.ImageId, ct);
         var authorized = request.ExtraAuthorizedKeys.Concat(keys.ClientPublicKeyText is { } k ? [k] : Array.Empty<string>()).ToList();
 
         var configs = new BootConfigRenderer(new TemplateRenderer(workspace.TemplatesDir)).Render(loaded, authorized);
