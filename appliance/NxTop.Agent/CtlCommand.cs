@@ -4,14 +4,20 @@ using System.Text.Json;
 
 namespace NxTop.Agent;
 
-/// <summary><c>nxtop-agent ctl status [--socket PATH] [--json]</c>, which <c>nxtopctl</c> wraps.</summary>
+/// <summary>
+/// <c>nxtop-agent ctl status|versions|history|sync-now|rollback-now [--socket PATH] [--json]</c>, which
+/// <c>nxtopctl</c> wraps. <c>status</c> exits 0 healthy / 1 unhealthy; the others 0 done / 1 refused;
+/// all 2 when the agent cannot be reached.
+/// </summary>
 internal static class CtlCommand
 {
     public const int ExitHealthy = 0;
     public const int ExitUnhealthy = 1;
     public const int ExitUnreachable = 2;
 
-    public const string Usage = "usage: nxtop-agent ctl status [--socket PATH] [--json]";
+    public const string Usage = "usage: nxtop-agent ctl status|versions|history|sync-now|rollback-now [--socket PATH] [--json]";
+
+    private static readonly string[] Commands = ["status", "versions", "history", "sync-now", "rollback-now"];
 
     public static async Task<int> RunAsync(
         IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr, TimeProvider timeProvider, CancellationToken cancellationToken)
@@ -22,7 +28,8 @@ internal static class CtlCommand
             return args.Count == 0 ? AgentCli.ExitUsage : 0;
         }
 
-        if (args[0] != "status")
+        var command = args[0];
+        if (!Commands.Contains(command))
         {
             await stderr.WriteLineAsync($"nxtop-agent ctl: unknown command '{args[0]}'\n{Usage}").ConfigureAwait(false);
             return AgentCli.ExitUsage;
@@ -49,6 +56,11 @@ internal static class CtlCommand
             }
         }
 
+        if (command != "status")
+        {
+            return await RunLifecycleCommandAsync(command, socketPath, json, stdout, stderr, timeProvider, cancellationToken).ConfigureAwait(false);
+        }
+
         string reply;
         AgentStatus status;
         try
@@ -65,6 +77,103 @@ internal static class CtlCommand
 
         await stdout.WriteLineAsync(json ? reply : Format(status)).ConfigureAwait(false);
         return status.Healthy ? ExitHealthy : ExitUnhealthy;
+    }
+
+    private static async Task<int> RunLifecycleCommandAsync(
+        string command, string socketPath, bool json, TextWriter stdout, TextWriter stderr, TimeProvider timeProvider, CancellationToken cancellationToken)
+    {
+        string reply;
+        try
+        {
+            reply = await ControlClient.SendAsync(socketPath, command, ControlClient.DefaultTimeout, timeProvider, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ControlUnreachableException ex)
+        {
+            await stderr.WriteLineAsync($"nxtop-agent ctl: cannot reach the agent at {socketPath}: {ex.Message}").ConfigureAwait(false);
+            return ExitUnreachable;
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(reply);
+            if (document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("error", out var error))
+            {
+                await stderr.WriteLineAsync($"nxtop-agent ctl {command}: {error.GetString()}").ConfigureAwait(false);
+                return ExitUnhealthy;
+            }
+
+            if (json)
+            {
+                await stdout.WriteLineAsync(reply).ConfigureAwait(false);
+            }
+            else
+            {
+                await stdout.WriteLineAsync(FormatLifecycle(command, document.RootElement)).ConfigureAwait(false);
+            }
+
+            return document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty("accepted", out var accepted) && accepted.ValueKind == JsonValueKind.False
+                ? ExitUnhealthy
+                : ExitHealthy;
+        }
+        catch (JsonException)
+        {
+            await stderr.WriteLineAsync($"nxtop-agent ctl: the agent's reply is not JSON: {Abbreviate(reply)}").ConfigureAwait(false);
+            return ExitUnreachable;
+        }
+    }
+
+    /// <summary>The human-readable form of the lifecycle replies.</summary>
+    public static string FormatLifecycle(string command, JsonElement reply)
+    {
+        var text = new StringBuilder();
+        void Line(string name, string value) =>
+            text.Append(CultureInfo.InvariantCulture, $"{name + ":",-16}{value}\n");
+        static string Ref(JsonElement element) =>
+            element.ValueKind == JsonValueKind.Object
+                ? $"{element.GetProperty("name").GetString()}/{element.GetProperty("version").GetInt64()}"
+                : "none";
+
+        switch (command)
+        {
+            case "versions":
+                Line("base", Ref(reply.GetProperty("base")));
+                Line("apps", string.Join(", ", reply.GetProperty("apps").EnumerateArray().Select(Ref)) is { Length: > 0 } apps ? apps : "none");
+                Line("image mode", reply.GetProperty("imageMode").ValueKind == JsonValueKind.String ? reply.GetProperty("imageMode").GetString()! : "none");
+                Line("last good", Ref(reply.GetProperty("lastKnownGood")));
+                Line("previous", Ref(reply.GetProperty("previous")));
+                Line("generation", reply.GetProperty("appliedGeneration").GetInt64().ToString(CultureInfo.InvariantCulture));
+                if (reply.GetProperty("transaction") is { ValueKind: JsonValueKind.Object } transaction)
+                {
+                    Line("transaction", $"{transaction.GetProperty("id").GetString()} {transaction.GetProperty("phase").GetString()} to {Ref(transaction.GetProperty("to"))}");
+                }
+
+                foreach (var failed in reply.GetProperty("failed").EnumerateArray())
+                {
+                    Line("failed", $"{failed.GetProperty("name").GetString()}/{failed.GetProperty("version").GetInt64()} (generation {failed.GetProperty("generation").GetInt64()}): {failed.GetProperty("reason").GetString()}");
+                }
+
+                break;
+            case "history":
+                foreach (var entry in reply.EnumerateArray())
+                {
+                    var from = entry.GetProperty("fromVersion").ValueKind == JsonValueKind.Number ? $" (from {entry.GetProperty("fromVersion").GetInt64()})" : "";
+                    text.Append(CultureInfo.InvariantCulture,
+                        $"{Timestamp(entry.GetProperty("at").GetDateTimeOffset())}  {entry.GetProperty("event").GetString(),-10}  {entry.GetProperty("name").GetString()}/{entry.GetProperty("version").GetInt64()}{from}  {entry.GetProperty("reason").GetString()}\n");
+                }
+
+                if (text.Length == 0)
+                {
+                    text.Append("no history yet\n");
+                }
+
+                break;
+            default:
+                text.Append(reply.GetProperty("message").GetString()).Append('\n');
+                break;
+        }
+
+        return text.ToString().TrimEnd('\n');
     }
 
     private static AgentStatus ParseStatus(string reply)
@@ -104,6 +213,25 @@ internal static class CtlCommand
         else
         {
             Line("xen", "unknown (xl info has not succeeded)");
+        }
+
+        if (status.Lifecycle is { } life)
+        {
+            Line("device", life.DeviceId ?? "not enrolled");
+            Line("running", life.Running ?? "nothing installed");
+            Line("last good", life.LastKnownGood ?? "none");
+            if (life.Transaction is not null)
+            {
+                Line("transaction", life.Transaction);
+            }
+
+            Line("center", (life.CenterReachable ? "reachable" : "unreachable")
+                + (life.LastContactAt is { } contact ? $", last contact {Timestamp(contact)}" : ", never contacted"));
+            Line("lockout", life.LockedOut ? "LOCKED OUT" : life.LocksAt is { } at ? $"at {Timestamp(at)} without contact" : "off");
+            if (life.LastError is not null)
+            {
+                Line("last error", life.LastError);
+            }
         }
 
         return text.ToString().TrimEnd('\n');

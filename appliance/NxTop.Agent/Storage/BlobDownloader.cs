@@ -43,7 +43,7 @@ internal sealed partial class BlobDownloader(
 
     private readonly Func<double> _jitter = jitter ?? Random.Shared.NextDouble;
 
-    /// <summary>Called before each backoff wait (attempt, delay, reason); tests and the status use it.</summary>
+    /// <summary>Called when a backoff wait has begun (attempt, delay, reason).</summary>
     public Action<int, TimeSpan, string>? RetryScheduled { get; set; }
 
     /// <summary>Sent with every blob request (the device credential), if set.</summary>
@@ -80,8 +80,9 @@ internal sealed partial class BlobDownloader(
             {
                 var delay = policy.DelayAfter(attempt, _jitter());
                 LogRetry(blob.Sha256, attempt, policy.MaxAttempts, delay.TotalSeconds, ex.Message);
+                var wait = Task.Delay(delay, timeProvider, cancellationToken);
                 RetryScheduled?.Invoke(attempt, delay, ex.Message);
-                await Task.Delay(delay, timeProvider, cancellationToken).ConfigureAwait(false);
+                await wait.ConfigureAwait(false);
             }
             catch (Exception ex) when (IsTransient(ex, cancellationToken))
             {
