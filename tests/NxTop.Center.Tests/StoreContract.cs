@@ -87,10 +87,7 @@ internal static class StoreContract
     {
         await using var store = await open();
         var ids = Enumerable.Range(0, 1000).Select(i => $"d{i}").ToList();
-        foreach (var id in ids)
-        {
-            await Enroll(store, clock, id);
-        }
+        await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (id, _) => await Enroll(store, clock, id));
 
         await store.PutGroupAsync("floor-3", GroupRing.Pilot, default);
         Assert.Equal(1000, await store.SetGroupAsync([.. ids, "no-such-device"], "floor-3", default));

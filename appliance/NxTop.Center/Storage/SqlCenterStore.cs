@@ -31,13 +31,23 @@ public sealed class SqlCenterStore(SqlDialect dialect, TimeProvider time) : ICen
             await Db.ExecuteAsync(connection, null, prepare, cancellationToken).ConfigureAwait(false);
         }
 
-        await Db.ExecuteAsync(connection, null, """
-            CREATE TABLE IF NOT EXISTS schema_migrations (
-                version BIGINT NOT NULL PRIMARY KEY,
-                name TEXT NOT NULL,
-                applied_at BIGINT NOT NULL
-            )
-            """, cancellationToken).ConfigureAwait(false);
+        // Under the migration lock too: two PostgreSQL sessions creating the same table at once collide.
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (dialect.MigrationLockSql is { } lockSql)
+            {
+                await Db.ScalarAsync(connection, transaction, lockSql, cancellationToken).ConfigureAwait(false);
+            }
+
+            await Db.ExecuteAsync(connection, transaction, """
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version BIGINT NOT NULL PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    applied_at BIGINT NOT NULL
+                )
+                """, cancellationToken).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
 
         foreach (var migration in Migrations.All)
         {
