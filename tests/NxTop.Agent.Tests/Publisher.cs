@@ -56,7 +56,9 @@ internal sealed class Publisher : IDisposable
     public SignedManifest Publish(ContentKind kind, string name, long version, IReadOnlyList<ManifestBlob> blobs, long? rollbackOf = null) =>
         Signer.Sign(new ContentManifest(kind, name, version, blobs, new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero), rollbackOf));
 
-    public static string Run(string file, params string[] args)
+    public static string Run(string file, params string[] args) => RunAllowingFailure(file, args, mustSucceed: true).Output;
+
+    public static (int ExitCode, string Output) RunAllowingFailure(string file, string[] args, bool mustSucceed = false)
     {
         var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var arg in args)
@@ -68,15 +70,16 @@ internal sealed class Publisher : IDisposable
         var stdout = process.StandardOutput.ReadToEnd();
         var stderr = process.StandardError.ReadToEnd();
         process.WaitForExit();
-        Assert.True(process.ExitCode == 0, $"{file} {string.Join(' ', args)} failed ({process.ExitCode}): {stderr}{stdout}");
-        return stdout;
+        Assert.True(!mustSucceed || process.ExitCode == 0, $"{file} {string.Join(' ', args)} failed ({process.ExitCode}): {stderr}{stdout}");
+        return (process.ExitCode, stdout + stderr);
     }
 
     /// <summary>True if the guest-visible bytes of <paramref name="image"/> at <paramref name="offset"/> are 64 KiB of <paramref name="pattern"/>.</summary>
     public static bool Reads(string image, byte pattern, long offset = 0)
     {
-        var output = Run("qemu-io", "-r", "-U", "-f", "qcow2", "-c", $"read -P 0x{pattern:x2} {offset} 64k", image);
-        return !output.Contains("Pattern verification failed", StringComparison.Ordinal);
+        var (exitCode, output) = RunAllowingFailure("qemu-io", ["-r", "-U", "-f", "qcow2", "-c", $"read -P 0x{pattern:x2} {offset} 64k", image]);
+        Assert.True(output.Contains("read 65536/65536", StringComparison.Ordinal), output);
+        return exitCode == 0 && !output.Contains("Pattern verification failed", StringComparison.Ordinal);
     }
 
     public void Dispose()
