@@ -36,7 +36,10 @@ public static class CenterApp
         services.AddSingleton(sp => PublisherKey.LoadOrCreate(sp.GetRequiredService<IOptions<CenterOptions>>().Value.ResolvedPublisherKeyPath));
         services.AddSingleton<Publisher>();
         services.AddSingleton<DesiredStateResolver>();
+        services.AddSingleton<ContactRecorder>();
         services.AddHostedService<CenterStartup>();
+        services.AddSingleton<ContactFlusher>();
+        services.AddHostedService(sp => sp.GetRequiredService<ContactFlusher>());
 
         services.AddAuthentication(BearerAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, BearerAuthenticationHandler>(BearerAuthenticationHandler.SchemeName, null);

@@ -163,6 +163,25 @@ internal static class StoreContract
         Assert.Contains(new CountItem("unhealthy", 1), counts.ByHealth);
     }
 
+    public static async Task Contact_times_are_written_in_batches_and_never_go_back(Func<Task<SqlCenterStore>> open, FakeTimeProvider clock)
+    {
+        await using var store = await open();
+        await Enroll(store, clock, "d1");
+        await Enroll(store, clock, "d2");
+        var enrolled = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        await store.TouchDevicesAsync([new("d1", enrolled + 5000), new("d2", enrolled - 5000), new("ghost", enrolled)], default);
+        Assert.Equal(enrolled + 5000, (await store.GetDeviceAsync("d1", default))!.LastContact);
+        Assert.Equal(enrolled, (await store.GetDeviceAsync("d2", default))!.LastContact);
+        Assert.Equal(GroupRing.Pilot, await PutAndGetRing(store));
+        Assert.Null(await store.GetGroupRingAsync("none", default));
+    }
+
+    private static async Task<GroupRing?> PutAndGetRing(SqlCenterStore store)
+    {
+        await store.PutGroupAsync("p", GroupRing.Pilot, default);
+        return await store.GetGroupRingAsync("p", default);
+    }
+
     private static async Task Enroll(SqlCenterStore store, FakeTimeProvider clock, string id)
     {
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();

@@ -26,6 +26,7 @@ public sealed class SqliteStoreTests : IDisposable
     [Fact] public Task A_kill_is_recorded_and_delivered_once() => StoreContract.A_kill_is_recorded_and_delivered_once(Open, clock);
     [Fact] public Task What_was_acknowledged_survives_a_restart() => StoreContract.What_was_acknowledged_survives_a_restart(Open, clock);
     [Fact] public Task Fleet_counts_group_by_version_and_health() => StoreContract.Fleet_counts_group_by_version_and_health(Open, clock);
+    [Fact] public Task Contact_times_are_written_in_batches_and_never_go_back() => StoreContract.Contact_times_are_written_in_batches_and_never_go_back(Open, clock);
 
     [Fact]
     public async Task The_database_is_in_WAL_mode()
@@ -71,6 +72,7 @@ public sealed class PostgresStoreTests(PostgresServer server)
     [PostgresFact] public Task A_kill_is_recorded_and_delivered_once() => StoreContract.A_kill_is_recorded_and_delivered_once(Open, clock);
     [PostgresFact] public Task What_was_acknowledged_survives_a_restart() => StoreContract.What_was_acknowledged_survives_a_restart(Open, clock);
     [PostgresFact] public Task Fleet_counts_group_by_version_and_health() => StoreContract.Fleet_counts_group_by_version_and_health(Open, clock);
+    [PostgresFact] public Task Contact_times_are_written_in_batches_and_never_go_back() => StoreContract.Contact_times_are_written_in_batches_and_never_go_back(Open, clock);
 
     [PostgresFact]
     public async Task Two_Centers_migrating_at_once_apply_each_step_once()

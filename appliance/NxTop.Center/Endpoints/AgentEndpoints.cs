@@ -68,14 +68,14 @@ internal static class AgentEndpoints
         return Results.Json(new EnrollmentResponse(deviceId, credential), ContractsJsonContext.Default.EnrollmentResponse);
     }
 
-    private static async Task<IResult> DesiredStateAsync(string id, ClaimsPrincipal user, ICenterStore store, DesiredStateResolver resolver, ILogger<CenterStartup> logger, CancellationToken cancellationToken)
+    private static async Task<IResult> DesiredStateAsync(string id, HttpContext context, ICenterStore store, DesiredStateResolver resolver, ContactRecorder contacts, ILogger<CenterStartup> logger, CancellationToken cancellationToken)
     {
-        if (Own(user, id) is { } refusal)
+        if (Own(context.User, id) is { } refusal)
         {
             return refusal;
         }
 
-        var device = await store.GetDeviceAsync(id, cancellationToken).ConfigureAwait(false);
+        var device = context.AuthenticatedDevice() ?? await store.GetDeviceAsync(id, cancellationToken).ConfigureAwait(false);
         if (device is null)
         {
             return Problems.Forbidden("unknown device");
@@ -92,7 +92,7 @@ internal static class AgentEndpoints
             return Results.Json(KillCommand(device, killAt), CenterJsonContext.Default.DeviceCommand, statusCode: StatusCodes.Status410Gone);
         }
 
-        await store.TouchDeviceAsync(id, cancellationToken).ConfigureAwait(false);
+        contacts.Touch(id);
         var desired = await resolver.DesiredStateAsync(device, cancellationToken).ConfigureAwait(false);
         return desired is null ? Results.NoContent() : Results.Json(desired, ContractsJsonContext.Default.DesiredState);
     }
@@ -122,20 +122,20 @@ internal static class AgentEndpoints
         return stored ? Results.Accepted() : Results.Ok();
     }
 
-    private static async Task<IResult> CommandsAsync(string id, ClaimsPrincipal user, ICenterStore store, ILogger<CenterStartup> logger, CancellationToken cancellationToken)
+    private static async Task<IResult> CommandsAsync(string id, HttpContext context, ICenterStore store, ContactRecorder contacts, ILogger<CenterStartup> logger, CancellationToken cancellationToken)
     {
-        if (Own(user, id) is { } refusal)
+        if (Own(context.User, id) is { } refusal)
         {
             return refusal;
         }
 
-        var device = await store.GetDeviceAsync(id, cancellationToken).ConfigureAwait(false);
+        var device = context.AuthenticatedDevice() ?? await store.GetDeviceAsync(id, cancellationToken).ConfigureAwait(false);
         if (device is null)
         {
             return Problems.Forbidden("unknown device");
         }
 
-        await store.TouchDeviceAsync(id, cancellationToken).ConfigureAwait(false);
+        contacts.Touch(id);
         if (device.KillRequestedAt is not { } killAt)
         {
             return Results.Json(new DeviceCommands([]), CenterJsonContext.Default.DeviceCommands);

@@ -34,7 +34,7 @@ internal static class ContentEndpoints
     {
         if (!user.IsAdmin())
         {
-            var allowed = await AllowedAsync(user, store, resolver, cancellationToken).ConfigureAwait(false);
+            var allowed = await AllowedAsync(context, user, store, resolver, cancellationToken).ConfigureAwait(false);
             if (!allowed.Any(v => v.Name == name && v.Version == version))
             {
                 return Problems.Forbidden($"{name} version {version} is not in this device's desired state");
@@ -71,7 +71,7 @@ internal static class ContentEndpoints
         else
         {
             var allowed = false;
-            foreach (var version in await AllowedAsync(user, store, resolver, cancellationToken).ConfigureAwait(false))
+            foreach (var version in await AllowedAsync(context, user, store, resolver, cancellationToken).ConfigureAwait(false))
             {
                 var artifact = await store.GetArtifactAsync(version.Name, version.Version, cancellationToken).ConfigureAwait(false);
                 if (artifact is not null && artifact.Blobs.Any(b => b.Sha256 == hash))
@@ -99,9 +99,9 @@ internal static class ContentEndpoints
             enableRangeProcessing: true);
     }
 
-    private static async Task<IReadOnlyList<VersionRef>> AllowedAsync(ClaimsPrincipal user, ICenterStore store, DesiredStateResolver resolver, CancellationToken cancellationToken)
+    private static async Task<IReadOnlyList<VersionRef>> AllowedAsync(HttpContext context, ClaimsPrincipal user, ICenterStore store, DesiredStateResolver resolver, CancellationToken cancellationToken)
     {
-        if (user.DeviceId() is not { } id || await store.GetDeviceAsync(id, cancellationToken).ConfigureAwait(false) is not { } device
+        if (user.DeviceId() is not { } id || (context.AuthenticatedDevice() ?? await store.GetDeviceAsync(id, cancellationToken).ConfigureAwait(false)) is not { } device
             || device.KillRequestedAt is not null)
         {
             return [];

@@ -37,10 +37,10 @@ public sealed class DesiredStateResolver(ICenterStore store, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(device);
         var assignment = await store.GetAssignmentAsync(AssignmentTarget.Device, device.Id, cancellationToken).ConfigureAwait(false);
-        GroupRecord? group = null;
+        GroupRing? ring = null;
         if (device.Group is not null)
         {
-            group = await store.GetGroupAsync(device.Group, cancellationToken).ConfigureAwait(false);
+            ring = await store.GetGroupRingAsync(device.Group, cancellationToken).ConfigureAwait(false);
             assignment ??= await store.GetAssignmentAsync(AssignmentTarget.Group, device.Group, cancellationToken).ConfigureAwait(false);
         }
 
@@ -49,7 +49,7 @@ public sealed class DesiredStateResolver(ICenterStore store, TimeProvider time)
             return null;
         }
 
-        var pilot = group?.Ring == GroupRing.Pilot;
+        var pilot = ring == GroupRing.Pilot;
         var baseVersion = await VersionOfAsync(assignment.BaseName, assignment.BaseVersion, pilot, cancellationToken).ConfigureAwait(false);
         if (baseVersion is null)
         {
@@ -77,7 +77,11 @@ public sealed class DesiredStateResolver(ICenterStore store, TimeProvider time)
             return null;
         }
 
-        var generation = await store.UpdateDesiredAsync(device.Id, resolved.Fingerprint(), cancellationToken).ConfigureAwait(false);
+        // Most polls find nothing changed: then this is a read-only request.
+        var fingerprint = resolved.Fingerprint();
+        var generation = fingerprint == device.DesiredFingerprint
+            ? device.DesiredGeneration
+            : await store.UpdateDesiredAsync(device.Id, fingerprint, cancellationToken).ConfigureAwait(false);
         return ToContract(device.Id, resolved, generation);
     }
 

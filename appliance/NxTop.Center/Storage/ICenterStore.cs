@@ -44,6 +44,9 @@ public interface ICenterStore
 
     Task<GroupRecord?> GetGroupAsync(string name, CancellationToken cancellationToken);
 
+    /// <summary>The group's ring without counting its members (the desired-state path).</summary>
+    Task<GroupRing?> GetGroupRingAsync(string name, CancellationToken cancellationToken);
+
     Task<IReadOnlyList<GroupRecord>> ListGroupsAsync(CancellationToken cancellationToken);
 
     /// <summary>Moves devices into a group (or out of any with null) in one transaction; returns how many exist.</summary>
@@ -64,7 +67,8 @@ public interface ICenterStore
 
     Task<IReadOnlyList<DeviceRecord>> ListDevicesAsync(string? group, CancellationToken cancellationToken);
 
-    Task TouchDeviceAsync(string id, CancellationToken cancellationToken);
+    /// <summary>Records last-contact times, many devices in one transaction.</summary>
+    Task TouchDevicesAsync(IReadOnlyCollection<KeyValuePair<string, long>> contacts, CancellationToken cancellationToken);
 
     /// <summary>
     /// Stores a report once: a retried report with the same id changes nothing and returns false.

@@ -217,6 +217,18 @@ public sealed class SqlCenterStore(SqlDialect dialect, TimeProvider time) : ICen
         return rows.Count == 0 ? null : rows[0];
     }
 
+    public async Task<GroupRing?> GetGroupRingAsync(string name, CancellationToken cancellationToken)
+    {
+        await using var connection = await dialect.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var ring = await Db.ScalarAsync(connection, null, "SELECT ring FROM device_groups WHERE name = @name", cancellationToken, ("@name", name)).ConfigureAwait(false);
+        return ring switch
+        {
+            null => null,
+            "pilot" => GroupRing.Pilot,
+            _ => GroupRing.General,
+        };
+    }
+
     public async Task<IReadOnlyList<GroupRecord>> ListGroupsAsync(CancellationToken cancellationToken)
     {
         await using var connection = await dialect.OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -296,10 +308,26 @@ public sealed class SqlCenterStore(SqlDialect dialect, TimeProvider time) : ICen
             : await Db.QueryAsync(connection, null, $"SELECT {DeviceColumns} FROM devices WHERE group_name = @g ORDER BY name, id", ReadDevice, cancellationToken, ("@g", group)).ConfigureAwait(false);
     }
 
-    public async Task TouchDeviceAsync(string id, CancellationToken cancellationToken)
+    public async Task TouchDevicesAsync(IReadOnlyCollection<KeyValuePair<string, long>> contacts, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(contacts);
+        if (contacts.Count == 0)
+        {
+            return;
+        }
+
         await using var connection = await dialect.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await Db.ExecuteAsync(connection, null, "UPDATE devices SET last_contact = @now WHERE id = @id", cancellationToken, ("@now", Now), ("@id", id)).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = Db.Command(connection, transaction,
+            "UPDATE devices SET last_contact = @t WHERE id = @id AND (last_contact IS NULL OR last_contact < @t)", ("@t", 0L), ("@id", ""));
+        foreach (var (id, at) in contacts)
+        {
+            command.Parameters[0].Value = at;
+            command.Parameters[1].Value = id;
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<bool> RecordReportAsync(string deviceId, string reportId, string body, ReportSummary summary, CancellationToken cancellationToken)
