@@ -67,6 +67,8 @@ public sealed class ApplianceBuild(Workspace workspace, ProcessRunner runner, Ac
             artifacts.AddRange(await writers.For(format).WriteAsync(inputs, ct));
         }
 
+        artifacts.AddRange(await new SmokeGuest(runner, log).WriteAsync(baseImage, configs, staging, output, request.SourceDateEpoch, ct));
+
         var xenMajorMinor = string.Join('.', baseImage.XenVersion.Split('.').Take(2));
         var manifest = new BuildManifest(
             spec.Name,

@@ -14,6 +14,9 @@ public enum ConfigTarget
 
     /// <summary>In the PXE tree (artifacts/&lt;id&gt;/pxe/).</summary>
     PxeTree,
+
+    /// <summary>In the smoke-test guest (artifacts/&lt;id&gt;/guest/; the init script goes into its initrd).</summary>
+    Guest,
 }
 
 /// <summary>One template and where its output goes.</summary>
@@ -49,7 +52,14 @@ public sealed record ConfigModel(
     string DefaultEntry,
     bool NetworkStatic,
     IReadOnlyList<string> AuthorizedKeys,
-    string? PxeBaseUrl);
+    string? PxeBaseUrl)
+{
+    /// <summary>Where the VM tests put the smoke-test guest in dom0.</summary>
+    public const string SmokeGuestDom0Directory = "/var/lib/nxtop/smoke-guest";
+
+    /// <summary>The template variable <c>smoke_guest_dir</c>.</summary>
+    public string SmokeGuestDir => SmokeGuestDom0Directory;
+}
 
 /// <summary>
 /// Renders every boot and system config of an appliance from <c>templates/</c>. The table below is the whole list:
@@ -67,18 +77,22 @@ public sealed class BootConfigRenderer(TemplateRenderer renderer)
         new("system/fstab.sbn", ConfigTarget.Rootfs, "etc/fstab", Regular),
         new("system/hostname.sbn", ConfigTarget.Rootfs, "etc/hostname", Regular),
         new("system/hosts.sbn", ConfigTarget.Rootfs, "etc/hosts", Regular),
+        new("system/issue.sbn", ConfigTarget.Rootfs, "etc/issue", Regular),
         new("network/bridge.netdev.sbn", ConfigTarget.Rootfs, "etc/systemd/network/10-nxtop-bridge.netdev", Regular),
         new("network/uplink.network.sbn", ConfigTarget.Rootfs, "etc/systemd/network/20-nxtop-uplink.network", Regular),
         new("network/bridge.network.sbn", ConfigTarget.Rootfs, "etc/systemd/network/30-nxtop-bridge.network", Regular),
         new("ssh/sshd_config.sbn", ConfigTarget.Rootfs, "etc/ssh/sshd_config.d/nxtop.conf", Regular),
         new("ssh/authorized_keys.sbn", ConfigTarget.Rootfs, "root/.ssh/authorized_keys", Private),
         new("systemd/nxtop-agent.service.sbn", ConfigTarget.Rootfs, "etc/systemd/system/nxtop-agent.service", Regular),
+        new("systemd/nxtop-initrd-net-release.service.sbn", ConfigTarget.Rootfs, "etc/systemd/system/nxtop-initrd-net-release.service", Regular),
         new("agent/agent.json.sbn", ConfigTarget.Rootfs, "etc/nxtop/agent.json", Regular),
         new("agent/nxtopctl.sbn", ConfigTarget.Rootfs, "usr/sbin/nxtopctl", Executable),
         new("pxe/pxelinux.cfg.sbn", ConfigTarget.PxeTree, "pxelinux.cfg/default", Regular),
         new("pxe/grub.cfg.sbn", ConfigTarget.PxeTree, "grub/grub.cfg", Regular),
         new("pxe/boot.ipxe.sbn", ConfigTarget.PxeTree, "boot.ipxe", Regular),
         new("pxe/index.txt.sbn", ConfigTarget.PxeTree, "index.txt", Regular),
+        new("guest/smoke-guest.cfg.sbn", ConfigTarget.Guest, "smoke-guest.cfg", Regular),
+        new("guest/init.sbn", ConfigTarget.Guest, "init", Executable),
     ];
 
     public RenderedConfigs Render(LoadedSpec loaded, IReadOnlyList<string> authorizedKeys)

@@ -50,6 +50,9 @@ public static class TopLayer
         var wants = Path.Combine(tree, "etc/systemd/system/multi-user.target.wants");
         Directory.CreateDirectory(wants);
         File.CreateSymbolicLink(Path.Combine(wants, "nxtop-agent.service"), "/etc/systemd/system/nxtop-agent.service");
+        var sysinitWants = Path.Combine(tree, "etc/systemd/system/sysinit.target.wants");
+        Directory.CreateDirectory(sysinitWants);
+        File.CreateSymbolicLink(Path.Combine(sysinitWants, "nxtop-initrd-net-release.service"), "/etc/systemd/system/nxtop-initrd-net-release.service");
     }
 
     private static void Write(string tree, string relative, string content, UnixFileMode mode)
