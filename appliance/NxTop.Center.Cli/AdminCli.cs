@@ -38,6 +38,9 @@ public sealed class AdminCli(HttpClient http, TextWriter output, TextWriter erro
                  [--deadline SECONDS] [--lockout-days D] [--lockout-action none|stopGuest|pauseGuest]
           kill ID                                  wipe a lost device at its next contact
           publisher-key                            print the Center's publisher public key
+          simulate --devices N [--interval S] [--duration S] [--concurrency C] [--center-pid PID]
+                                                   N simulated agents: enroll, poll, download, report; prints latency (the
+                                                   Center needs Center:EnrollmentPermitsPerMinute >= N)
         exit codes: 0 ok, 1 the Center refused (its reason on stderr), 2 unreachable, 64 bad command line
         """;
 
@@ -135,6 +138,7 @@ public sealed class AdminCli(HttpClient http, TextWriter output, TextWriter erro
                 ["assign", var target, var id, var baseName, ..] => await AssignAsync(target, id, baseName, rest[4..]).ConfigureAwait(false),
                 ["kill", var id] => await SendAsync(HttpMethod.Post, CenterRoutes.AdminDeviceKill(id), null).ConfigureAwait(false),
                 ["publisher-key"] => await ShowAsync(CenterRoutes.AdminPublisherKey).ConfigureAwait(false),
+                ["simulate", ..] => await SimulateAsync(rest[1..]).ConfigureAwait(false),
                 _ => Fail(Help),
             };
         }
@@ -143,6 +147,21 @@ public sealed class AdminCli(HttpClient http, TextWriter output, TextWriter erro
             await error.WriteLineAsync(ex.Message).ConfigureAwait(false);
             return Usage;
         }
+    }
+
+    private async Task<int> SimulateAsync(List<string> options)
+    {
+        var count = (int)(Long(Take(options, "--devices")) ?? throw new CliUsageException("simulate --devices N"));
+        var interval = TimeSpan.FromSeconds(Long(Take(options, "--interval")) ?? 60);
+        var duration = TimeSpan.FromSeconds(Long(Take(options, "--duration")) ?? 120);
+        var concurrency = (int)(Long(Take(options, "--concurrency")) ?? 32);
+        var pid = (int?)Long(Take(options, "--center-pid"));
+        using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = 512, PooledConnectionLifetime = TimeSpan.FromMinutes(10) };
+        using var devices = new HttpClient(handler) { BaseAddress = http.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        var simulator = new FleetSimulator(http, devices, error);
+        var result = await simulator.RunAsync(new SimulationOptions(count, interval, duration, concurrency), pid, CancellationToken.None).ConfigureAwait(false);
+        await output.WriteLineAsync(FleetSimulator.Table(result)).ConfigureAwait(false);
+        return result.CheckIn.Errors + result.Report.Errors + result.Enroll.Errors + result.Download.Errors == 0 ? 0 : 1;
     }
 
     private async Task<BlobUploaded?> UploadAsync(string file)
