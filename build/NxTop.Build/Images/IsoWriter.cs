@@ -18,6 +18,19 @@ public sealed class IsoWriter(ProcessRunner runner, Action<string> log) : IImage
     public static string VolumeId(ApplianceSpec spec) =>
         ("NXTOP_" + spec.Version.Replace('.', '_').Replace('-', '_').Replace('+', '_')).ToUpperInvariant() is var v && v.Length > 32 ? v[..32] : v;
 
+    /// <summary>
+    /// xorriso commands that take every date in the ISO from SOURCE_DATE_EPOCH: each file's and folder's times (they
+    /// would otherwise be the staging files' mtimes) and the volume UUID. Setting the variable alone does not do it.
+    /// </summary>
+    public static IReadOnlyList<string> ReproducibleDates(long sourceDateEpoch) =>
+    [
+        "-volume_date", "all_file_dates", "=" + sourceDateEpoch.ToString(CultureInfo.InvariantCulture),
+        "-volume_date", "uuid", DateTimeOffset.FromUnixTimeSeconds(sourceDateEpoch).UtcDateTime.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture) + "00",
+    ];
+
+    /// <summary>The FAT volume serial of the ISO's EFI image: the first 8 hex digits of the spec's sha256.</summary>
+    public static string FatSerial(string specSha256) => specSha256[..8];
+
     public async Task<IReadOnlyList<string>> WriteAsync(ImageInputs inputs, CancellationToken ct)
     {
         var spec = inputs.Spec.Spec;
@@ -55,8 +68,22 @@ public sealed class IsoWriter(ProcessRunner runner, Action<string> log) : IImage
             "live/nxtop.squashfs=" + inputs.TopSquashfs,
             "--",
             "-volid", VolumeId(spec),
+            .. ReproducibleDates(inputs.SourceDateEpoch),
+            // The GPT disk GUID is derived from the volume UUID (itself from SOURCE_DATE_EPOCH), not random.
+            "-boot_image", "any", "gpt_disk_guid=volume_date_uuid",
         ];
-        var env = new Dictionary<string, string> { ["SOURCE_DATE_EPOCH"] = inputs.SourceDateEpoch.ToString(CultureInfo.InvariantCulture) };
+        // grub-mkrescue formats its EFI system image with mformat, which picks a random FAT serial and ignores
+        // SOURCE_DATE_EPOCH. A wrapper first on PATH passes a serial derived from the spec hash instead.
+        var tools = Path.Combine(inputs.StagingDir, "iso-tools");
+        Directory.CreateDirectory(tools);
+        var mformat = Path.Combine(tools, "mformat");
+        File.WriteAllText(mformat, $"#!/bin/sh\n# Made by the NxTop build: a reproducible FAT serial for grub-mkrescue's efi.img.\nexec /usr/bin/mformat -N {FatSerial(inputs.Spec.Sha256)} \"$@\"\n");
+        File.SetUnixFileMode(mformat, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var env = new Dictionary<string, string>
+        {
+            ["SOURCE_DATE_EPOCH"] = inputs.SourceDateEpoch.ToString(CultureInfo.InvariantCulture),
+            ["PATH"] = tools + ":" + (Environment.GetEnvironmentVariable("PATH") ?? "/usr/local/bin:/usr/bin:/bin"),
+        };
         try
         {
             await runner.RunAsync("grub-mkrescue", args, new ToolRun { Environment = env, Timeout = TimeSpan.FromMinutes(10) }, ct);

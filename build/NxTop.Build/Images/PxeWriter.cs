@@ -150,6 +150,8 @@ public sealed class PxeWriter(ProcessRunner runner, Action<string> log) : IImage
                 "live/nxtop.squashfs=" + inputs.TopSquashfs,
                 "live/filesystem.module=" + module,
                 $"live/{spec.ImageId}.id=" + id,
+                "--",
+                .. IsoWriter.ReproducibleDates(inputs.SourceDateEpoch),
             ],
             new ToolRun { Environment = env, Timeout = TimeSpan.FromMinutes(5) }, ct);
         AtomicFile.Commit(temp, output);
