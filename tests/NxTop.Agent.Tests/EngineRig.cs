@@ -39,6 +39,9 @@ internal sealed class EngineRig : IDisposable
 
     public FakeFetcher Fetcher { get; }
 
+    /// <summary>Set before <see cref="Reboot"/> to fetch content another way (over HTTP).</summary>
+    public IContentFetcher? FetcherOverride { get; set; }
+
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 24, 12, 0, 0, TimeSpan.Zero));
 
     public FakeGuests Guests { get; private set; } = null!;
@@ -61,7 +64,7 @@ internal sealed class EngineRig : IDisposable
         Health = new FakeHealth(Guests, Layering.OsTop);
         Health.BadBlobs.UnionWith(bad);
         var verifier = Publisher.Verifier();
-        var stager = new ContentStager(Store, Fetcher, verifier, Layering);
+        var stager = new ContentStager(Store, FetcherOverride ?? Fetcher, verifier, Layering);
         Engine = new LifecycleEngine(new LifecycleStateStore(Layout), new HistoryLog(Layout), Layering, Guests, Health, stager, Settings, Time,
             NullLogger<LifecycleEngine>.Instance);
         _engines.Add(Engine);

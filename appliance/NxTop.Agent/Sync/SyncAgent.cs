@@ -20,33 +20,29 @@ internal sealed record SyncSnapshot(
     public static SyncSnapshot None { get; } = new(null, false, null, new LockoutStatus(false, null, null, LockoutAction.None), null, null, 0);
 }
 
-/// <summary>Wakes the sync loop early (<c>nxtopctl sync-now</c>).</summary>
-internal sealed class SyncTrigger : IDisposable
+/// <summary>Wakes the sync loop early (<c>nxtopctl sync-now</c>); requests made while a sync runs coalesce into one.</summary>
+internal sealed class SyncTrigger
 {
-    private readonly SemaphoreSlim _signal = new(0, 1);
+    // A TaskCompletionSource, not a SemaphoreSlim: a cancelled SemaphoreSlim.WaitAsync can still
+    // swallow a later Release before its own cancellation has finished, losing the request.
+    private TaskCompletionSource _pending = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public void Dispose() => _signal.Dispose();
-
-    public void Request()
-    {
-        try
-        {
-            _signal.Release();
-        }
-        catch (SemaphoreFullException)
-        {
-            // Already requested.
-        }
-    }
+    public void Request() => Volatile.Read(ref _pending).TrySetResult();
 
     /// <summary>Waits for <paramref name="interval"/> on the <paramref name="timeProvider"/>'s clock, or until <see cref="Request"/>.</summary>
     public async Task WaitAsync(TimeSpan interval, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
+        var pending = Volatile.Read(ref _pending);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var signalled = _signal.WaitAsync(linked.Token);
         var elapsed = Task.Delay(interval, timeProvider, linked.Token);
-        await Task.WhenAny(signalled, elapsed).ConfigureAwait(false);
+        await Task.WhenAny(pending.Task, elapsed).ConfigureAwait(false);
         await linked.CancelAsync().ConfigureAwait(false);
+        if (pending.Task.IsCompleted)
+        {
+            // Consumed: later requests go to a fresh source.
+            Interlocked.CompareExchange(ref _pending, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), pending);
+        }
+
         cancellationToken.ThrowIfCancellationRequested();
     }
 }
