@@ -44,9 +44,12 @@ internal sealed record LifecycleStatus(
 [JsonSerializable(typeof(VersionsReply))]
 [JsonSerializable(typeof(ControlAck))]
 [JsonSerializable(typeof(List<HistoryEntry>))]
-internal sealed partial class ControlJsonContext : JsonSerializerContext
+internal sealed partial class ControlJsonContext : JsonSerializerContext;
+
+internal static class ControlJson
 {
-    public static ControlJsonContext Relaxed { get; } = new(new JsonSerializerOptions(Default!.Options)
+    /// <summary>Relaxed escaping, as for the status (a separate class: the generated Default is initialised in the context's own static constructor).</summary>
+    public static ControlJsonContext Relaxed { get; } = new(new JsonSerializerOptions(ControlJsonContext.Default.Options)
     {
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     });
@@ -78,13 +81,13 @@ internal sealed partial class ControlCommands(
             installed.AppliedGeneration,
             journal is null ? null : new TransactionSummary(journal.Id, journal.Phase, journal.To.BaseRef, journal.From?.BaseRef, journal.Cause),
             installed.Failed);
-        return JsonSerializer.Serialize(reply, ControlJsonContext.Relaxed.VersionsReply);
+        return JsonSerializer.Serialize(reply, ControlJson.Relaxed.VersionsReply);
     }
 
     public string History()
     {
         var entries = history.Read();
-        return JsonSerializer.Serialize(entries.Skip(Math.Max(0, entries.Count - HistoryLimit)).ToList(), ControlJsonContext.Relaxed.ListHistoryEntry);
+        return JsonSerializer.Serialize(entries.Skip(Math.Max(0, entries.Count - HistoryLimit)).ToList(), ControlJson.Relaxed.ListHistoryEntry);
     }
 
     public string SyncNow()
@@ -139,7 +142,7 @@ internal sealed partial class ControlCommands(
     }
 
     private static string Ack(bool accepted, string message) =>
-        JsonSerializer.Serialize(new ControlAck(accepted, message), ControlJsonContext.Relaxed.ControlAck);
+        JsonSerializer.Serialize(new ControlAck(accepted, message), ControlJson.Relaxed.ControlAck);
 
     [LoggerMessage(EventId = 400, Level = LogLevel.Information, Message = "rollback-now: {Outcome}: {Message}")]
     private partial void LogRollbackDone(string outcome, string message);

@@ -1,5 +1,6 @@
 namespace NxTop.Agent.Tests;
 
+[Collection(ScriptTests.Name)]
 public sealed class AgentCliTests : IDisposable
 {
     private readonly TempDirectory _temp = new();

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Time.Testing;
 namespace NxTop.Agent.Tests;
 
 /// <summary>The real host, socket server and ctl client in this process, with a fake xl in a temp directory.</summary>
+[Collection(ScriptTests.Name)]
 public sealed class ControlSocketEndToEndTests : IDisposable
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(15);

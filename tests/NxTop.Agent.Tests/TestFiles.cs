@@ -41,3 +41,13 @@ internal sealed class TempDirectory : IDisposable
         }
     }
 }
+
+/// <summary>
+/// Tests that write a shell script and run it. They run one at a time: a script exec'd while
+/// another thread's fork still holds its write descriptor fails with ETXTBSY ("Text file busy").
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ScriptTests
+{
+    public const string Name = "scripts";
+}

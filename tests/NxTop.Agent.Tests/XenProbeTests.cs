@@ -3,6 +3,7 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace NxTop.Agent.Tests;
 
+[Collection(ScriptTests.Name)]
 public sealed class XenProbeTests : IDisposable
 {
     private static readonly DateTimeOffset Now = new(2026, 11, 24, 16, 0, 0, TimeSpan.Zero);

@@ -1,0 +1,96 @@
+using Microsoft.Extensions.Time.Testing;
+using NxTop.Agent.Lifecycle;
+using NxTop.Contracts;
+
+namespace NxTop.Agent.Tests;
+
+/// <summary>The xl- and xenstore-backed implementations against fake tools (shell scripts).</summary>
+[Collection(ScriptTests.Name)]
+public sealed class GuestControlTests : IDisposable
+{
+    private readonly TempDirectory _temp = new();
+    private readonly ProcessRunner _runner = new(TimeProvider.System);
+
+    public void Dispose() => _temp.Dispose();
+
+    private string FakeXl(bool running) => _temp.WriteScript("xl", $$"""
+        echo "$*" >> '{{_temp.Combine("xl.log")}}'
+        case "$1" in
+          list) {{(running ? "printf 'Name  ID   Mem VCPUs\\tState\\tTime(s)\\ndesktop  7   512     1     -b----       5.2\\n'" : "echo 'libxl: error: domain desktop not found' >&2; exit 1")}} ;;
+          *) exit 0 ;;
+        esac
+        """);
+
+    private string FakeXenstoreRead(string body) => _temp.WriteScript("xenstore-read", $$"""
+        echo "$*" >> '{{_temp.Combine("xenstore.log")}}'
+        {{body}}
+        """);
+
+    [Fact]
+    public async Task The_controller_drives_xl_with_argument_lists()
+    {
+        var xl = new XlGuestController(_runner, FakeXl(running: true));
+
+        Assert.Equal(new GuestRuntime(GuestState.Running, 7), await xl.GetAsync("desktop", CancellationToken.None));
+        await xl.StartAsync("/var/lib/nxtop/guests/desktop/guest.cfg", CancellationToken.None);
+        await xl.StopAsync("desktop", TimeSpan.FromSeconds(10), CancellationToken.None);
+        await xl.PauseAsync("desktop", CancellationToken.None);
+
+        Assert.Equal(["list desktop", "create /var/lib/nxtop/guests/desktop/guest.cfg", "list desktop", "shutdown -w desktop", "pause desktop"],
+            File.ReadAllLines(_temp.Combine("xl.log")));
+    }
+
+    [Fact]
+    public async Task A_guest_that_writes_ok_is_healthy()
+    {
+        var probe = new XenstoreHealthProbe(_runner, new XlGuestController(_runner, FakeXl(running: true)), FakeXenstoreRead("echo ok"), TimeProvider.System);
+
+        var result = await probe.WaitAsync("desktop", TimeSpan.FromSeconds(60), CancellationToken.None);
+
+        Assert.True(result.Healthy);
+        Assert.Equal("/local/domain/7/data/nxtop/health", File.ReadAllText(_temp.Combine("xenstore.log")).Trim());
+    }
+
+    [Fact]
+    public async Task A_guest_that_reports_failure_is_unhealthy_at_once()
+    {
+        var probe = new XenstoreHealthProbe(_runner, new XlGuestController(_runner, FakeXl(running: true)), FakeXenstoreRead("echo 'failed: app missing'"), TimeProvider.System);
+
+        var result = await probe.WaitAsync("desktop", TimeSpan.FromSeconds(60), CancellationToken.None);
+
+        Assert.False(result.Healthy);
+        Assert.Contains("failed: app missing", result.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_guest_that_is_gone_is_unhealthy()
+    {
+        var probe = new XenstoreHealthProbe(_runner, new XlGuestController(_runner, FakeXl(running: false)), FakeXenstoreRead("echo ok"), TimeProvider.System);
+
+        var result = await probe.WaitAsync("desktop", TimeSpan.FromSeconds(60), CancellationToken.None);
+
+        Assert.False(result.Healthy);
+        Assert.Contains("stopped before it reported healthy", result.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_silent_guest_fails_at_the_deadline_on_the_fake_clock()
+    {
+        var time = new FakeTimeProvider();
+        var probe = new XenstoreHealthProbe(_runner, new XlGuestController(_runner, FakeXl(running: true)), FakeXenstoreRead("exit 1"), time);
+
+        var check = probe.WaitAsync("desktop", TimeSpan.FromSeconds(30), CancellationToken.None);
+        var advanced = TimeSpan.Zero;
+        while (!check.IsCompleted && advanced < TimeSpan.FromMinutes(5))
+        {
+            await Task.Delay(30);
+            time.Advance(XenstoreHealthProbe.PollInterval);
+            advanced += XenstoreHealthProbe.PollInterval;
+        }
+
+        var result = await check.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.False(result.Healthy);
+        Assert.Contains("no healthy signal within 30 s", result.Reason, StringComparison.Ordinal);
+        Assert.InRange(advanced, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(40));
+    }
+}
