@@ -25,6 +25,7 @@ public sealed class SqlCenterStore(SqlDialect dialect, TimeProvider time) : ICen
 
     public async Task MigrateAsync(CancellationToken cancellationToken)
     {
+        using var writing = await dialect.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await dialect.OpenAsync(cancellationToken).ConfigureAwait(false);
         if (dialect.PrepareSql is { } prepare)
         {
@@ -87,6 +88,7 @@ public sealed class SqlCenterStore(SqlDialect dialect, TimeProvider time) : ICen
 
     public async Task AddAdminCredentialAsync(string name, string tokenHash, CancellationToken cancellationToken)
     {
+        using var writing = await dialect.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await dialect.OpenAsync(cancellationToken).ConfigureAwait(false);
         await Db.ExecuteAsync(connection, null, "INSERT INTO admin_credentials (name, token_hash, created_at) VALUES (@n, @h, @t)", cancellationToken,
             ("@n", name), ("@h", tokenHash), ("@t", Now)).ConfigureAwait(false);
@@ -105,6 +107,7 @@ public sealed class SqlCenterStore(SqlDialect dialect, TimeProvider time) : ICen
     public async Task<bool> PublishArtifactAsync(ArtifactRecord artifact, bool makeCurrent, bool makeStaged, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(artifact);
+        using var writing = await dialect.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await dialect.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         var inserted = await Db.ExecuteAsync(connection, transaction, """
@@ -188,6 +191,7 @@ public sealed class SqlCenterStore(SqlDialect dialect, TimeProvider time) : ICen
     public async Task SetTrackAsync(Track track, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(track);
+        using var writing = await dialect.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await dialect.OpenAsync(cancellationToken).ConfigureAwait(false);
         await Db.ExecuteAsync(connection, null, """
             INSERT INTO tracks (name, kind, current_version, staged_version) VALUES (@name, @kind, @current, @staged)
@@ -200,6 +204,7 @@ public sealed class SqlCenterStore(SqlDialect dialect, TimeProvider time) : ICen
 
     public async Task PutGroupAsync(string name, GroupRing ring, CancellationToken cancellationToken)
     {
+        using var writing = await dialect.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await dialect.OpenAsync(cancellationToken).ConfigureAwait(false);
         await Db.ExecuteAsync(connection, null, """
             INSERT INTO device_groups (name, ring, created_at) VALUES (@name, @ring, @t)
@@ -241,6 +246,7 @@ public sealed class SqlCenterStore(SqlDialect dialect, TimeProvider time) : ICen
     public async Task<int> SetGroupAsync(IReadOnlyCollection<string> deviceIds, string? group, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(deviceIds);
+        using var writing = await dialect.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await dialect.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await using var command = Db.Command(connection, transaction, "UPDATE devices SET group_name = @g WHERE id = @id", ("@g", group), ("@id", ""));
@@ -261,6 +267,7 @@ public sealed class SqlCenterStore(SqlDialect dialect, TimeProvider time) : ICen
     public async Task AddEnrollmentTokenAsync(EnrollmentTokenRecord token, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(token);
+        using var writing = await dialect.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await dialect.OpenAsync(cancellationToken).ConfigureAwait(false);
         await Db.ExecuteAsync(connection, null, """
             INSERT INTO enrollment_tokens (token_hash, group_name, created_at, expires_at) VALUES (@h, @g, @c, @e)
@@ -270,6 +277,7 @@ public sealed class SqlCenterStore(SqlDialect dialect, TimeProvider time) : ICen
     public async Task<DeviceRecord?> RedeemEnrollmentTokenAsync(string tokenHash, string deviceId, string deviceName, string credentialHash, string? inventory, CancellationToken cancellationToken)
     {
         var now = Now;
+        using var writing = await dialect.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await dialect.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         var spent = await Db.QueryAsync(connection, transaction, """
@@ -316,6 +324,7 @@ public sealed class SqlCenterStore(SqlDialect dialect, TimeProvider time) : ICen
             return;
         }
 
+        using var writing = await dialect.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await dialect.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await using var command = Db.Command(connection, transaction,
@@ -334,6 +343,7 @@ public sealed class SqlCenterStore(SqlDialect dialect, TimeProvider time) : ICen
     {
         ArgumentNullException.ThrowIfNull(summary);
         var now = Now;
+        using var writing = await dialect.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await dialect.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         var inserted = await Db.ExecuteAsync(connection, transaction, """
@@ -377,6 +387,7 @@ public sealed class SqlCenterStore(SqlDialect dialect, TimeProvider time) : ICen
 
     public async Task<long> UpdateDesiredAsync(string deviceId, string fingerprint, CancellationToken cancellationToken)
     {
+        using var writing = await dialect.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await dialect.OpenAsync(cancellationToken).ConfigureAwait(false);
         var bumped = await Db.QueryAsync(connection, null, """
             UPDATE devices SET desired_fingerprint = @f, desired_generation = desired_generation + 1
@@ -391,6 +402,7 @@ public sealed class SqlCenterStore(SqlDialect dialect, TimeProvider time) : ICen
     public async Task<bool> RequestKillAsync(string deviceId, CancellationToken cancellationToken)
     {
         var now = Now;
+        using var writing = await dialect.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await dialect.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         var changed = await Db.ExecuteAsync(connection, transaction, "UPDATE devices SET kill_requested_at = COALESCE(kill_requested_at, @now) WHERE id = @id",
@@ -408,6 +420,7 @@ public sealed class SqlCenterStore(SqlDialect dialect, TimeProvider time) : ICen
     public async Task MarkKillDeliveredAsync(string deviceId, CancellationToken cancellationToken)
     {
         var now = Now;
+        using var writing = await dialect.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await dialect.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         var changed = await Db.ExecuteAsync(connection, transaction,
@@ -427,6 +440,7 @@ public sealed class SqlCenterStore(SqlDialect dialect, TimeProvider time) : ICen
     public async Task PutAssignmentAsync(Assignment assignment, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(assignment);
+        using var writing = await dialect.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await dialect.OpenAsync(cancellationToken).ConfigureAwait(false);
         await Db.ExecuteAsync(connection, null, """
             INSERT INTO assignments (target, target_id, base_name, base_version, apps, policy, updated_at)
@@ -459,6 +473,7 @@ public sealed class SqlCenterStore(SqlDialect dialect, TimeProvider time) : ICen
 
     public async Task<bool> DeleteAssignmentAsync(AssignmentTarget target, string targetId, CancellationToken cancellationToken)
     {
+        using var writing = await dialect.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await dialect.OpenAsync(cancellationToken).ConfigureAwait(false);
         return await Db.ExecuteAsync(connection, null, "DELETE FROM assignments WHERE target = @t AND target_id = @id", cancellationToken,
             ("@t", TargetText(target)), ("@id", targetId)).ConfigureAwait(false) > 0;

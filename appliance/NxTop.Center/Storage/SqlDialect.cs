@@ -23,11 +23,16 @@ public abstract class SqlDialect : IAsyncDisposable
 
     public abstract ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken);
 
+    /// <summary>Waits for this process's turn to write; null when the database queues writers itself.</summary>
+    public virtual ValueTask<IDisposable?> EnterWriteAsync(CancellationToken cancellationToken) => ValueTask.FromResult<IDisposable?>(null);
+
     public abstract ValueTask DisposeAsync();
 }
 
 public sealed class SqliteDialect(string connectionString) : SqlDialect
 {
+    private readonly SemaphoreSlim writeGate = new(1, 1);
+
     private readonly string connectionString = new SqliteConnectionStringBuilder(connectionString)
     {
         Pooling = true,
@@ -52,10 +57,35 @@ public sealed class SqliteDialect(string connectionString) : SqlDialect
         return connection;
     }
 
+    /// <summary>
+    /// SQLite has one writer at a time, and a writer that finds the lock taken backs off and
+    /// sleeps; under load that turned 2 ms writes into 400 ms ones. Writers of this process queue
+    /// here instead, in order, and SQLite never sees them collide.
+    /// </summary>
+    public override async ValueTask<IDisposable?> EnterWriteAsync(CancellationToken cancellationToken)
+    {
+        await writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return new Release(writeGate);
+    }
+
     public override ValueTask DisposeAsync()
     {
         SqliteConnection.ClearAllPools();
+        writeGate.Dispose();
         return ValueTask.CompletedTask;
+    }
+
+    private sealed class Release(SemaphoreSlim gate) : IDisposable
+    {
+        private int released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref released, 1) == 0)
+            {
+                gate.Release();
+            }
+        }
     }
 }
 
