@@ -79,6 +79,7 @@ public sealed class BootConfigRenderer(TemplateRenderer renderer)
         new("system/hosts.sbn", ConfigTarget.Rootfs, "etc/hosts", Regular),
         new("system/issue.sbn", ConfigTarget.Rootfs, "etc/issue", Regular),
         new("network/bridge.netdev.sbn", ConfigTarget.Rootfs, "etc/systemd/network/10-nxtop-bridge.netdev", Regular),
+        new("network/bridge.link.sbn", ConfigTarget.Rootfs, "etc/systemd/network/10-nxtop-bridge.link", Regular),
         new("network/uplink.network.sbn", ConfigTarget.Rootfs, "etc/systemd/network/20-nxtop-uplink.network", Regular),
         new("network/bridge.network.sbn", ConfigTarget.Rootfs, "etc/systemd/network/30-nxtop-bridge.network", Regular),
         new("ssh/sshd_config.sbn", ConfigTarget.Rootfs, "etc/ssh/sshd_config.d/nxtop.conf", Regular),
