@@ -225,7 +225,7 @@ internal static class CtlCommand
                 Line("transaction", life.Transaction);
             }
 
-            Line("center", (life.CenterReachable ? "reachable" : "unreachable")
+            Line("center link", (life.CenterReachable ? "reachable" : "unreachable")
                 + (life.LastContactAt is { } contact ? $", last contact {Timestamp(contact)}" : ", never contacted"));
             Line("lockout", life.LockedOut ? "LOCKED OUT" : life.LocksAt is { } at ? $"at {Timestamp(at)} without contact" : "off");
             if (life.LastError is not null)

@@ -1,10 +1,11 @@
 using Microsoft.Extensions.Hosting;
+using NxTop.Agent.Storage;
 
 namespace NxTop.Agent;
 
 /// <summary>
 /// Makes sure the state directory exists, mode 0700 when the agent creates it (the unit's
-/// StateDirectory= normally has). The agent keeps no state there yet.
+/// StateDirectory= normally has), with the content store's folders in it (see <see cref="StoreLayout"/>).
 /// </summary>
 internal sealed class StateDirectory(AgentConfig config) : IHostedService
 {
@@ -17,6 +18,7 @@ internal sealed class StateDirectory(AgentConfig config) : IHostedService
             Directory.CreateDirectory(config.StateDirectory, DirectoryMode);
         }
 
+        new StoreLayout(config.StateDirectory).CreateDirectories();
         return Task.CompletedTask;
     }
 

@@ -104,7 +104,7 @@ public sealed class ControlCommandsTests : IDisposable
         var status = new AgentStatus(true, null, "0.1.0", 1, DateTimeOffset.UnixEpoch, 1, "https://c", 300, null, life);
         var text = CtlCommand.Format(status);
         Assert.Contains("running:        desktop/2 (custom)\n", text, StringComparison.Ordinal);
-        Assert.Contains("center:         unreachable, never contacted\n", text, StringComparison.Ordinal);
+        Assert.Contains("center link:    unreachable, never contacted\n", text, StringComparison.Ordinal);
     }
 }
 

@@ -233,6 +233,13 @@ public sealed class SyncAgentTests : IAsyncLifetime, IDisposable
         Assert.Equal(2, _rig.CurrentBase);
         Assert.Equal(_chain[0].Size + _chain[1].Size, _downloader.BytesReceived); // the patch cost only its delta
         Assert.Single(_center.Requests, r => r.Path == ApiRoutes.Enroll);
+
+        // Plain bodies with a length, not chunked: a simple test content server must be able to read them.
+        Assert.All(_center.Requests.Where(r => r.Method == "POST"), r =>
+        {
+            Assert.Equal(r.Body.Length.ToString(System.Globalization.CultureInfo.InvariantCulture), r.Header("Content-Length"));
+            Assert.StartsWith("application/json", r.Header("Content-Type"), StringComparison.Ordinal);
+        });
     }
 
     [Fact]

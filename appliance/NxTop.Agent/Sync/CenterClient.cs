@@ -24,7 +24,7 @@ internal sealed class CenterClient(HttpClient http, Uri centerUrl)
     {
         using var message = new HttpRequestMessage(HttpMethod.Post, Resolve(ApiRoutes.Enroll))
         {
-            Content = JsonContent.Create(request, ContractsJsonContext.Default.EnrollmentRequest),
+            Content = Json(request, ContractsJsonContext.Default.EnrollmentRequest),
         };
         using var response = await SendAsync(message, null, cancellationToken).ConfigureAwait(false);
         return await ReadAsync(response, ContractsJsonContext.Default.EnrollmentResponse, cancellationToken).ConfigureAwait(false);
@@ -44,7 +44,7 @@ internal sealed class CenterClient(HttpClient http, Uri centerUrl)
     {
         using var message = new HttpRequestMessage(HttpMethod.Post, Resolve(ApiRoutes.Reports(identity.DeviceId)))
         {
-            Content = JsonContent.Create(report, ContractsJsonContext.Default.StatusReport),
+            Content = Json(report, ContractsJsonContext.Default.StatusReport),
         };
         using var response = await SendAsync(message, identity, cancellationToken).ConfigureAwait(false);
     }
@@ -55,6 +55,17 @@ internal sealed class CenterClient(HttpClient http, Uri centerUrl)
         using var message = new HttpRequestMessage(HttpMethod.Get, Resolve(url));
         using var response = await SendAsync(message, identity, cancellationToken).ConfigureAwait(false);
         return await ReadAsync(response, ContractsJsonContext.Default.SignedManifest, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A body with a Content-Length (JsonContent streams it chunked, which simple servers such as a
+    /// test content server may not read).
+    /// </summary>
+    private static ByteArrayContent Json<T>(T value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo)
+    {
+        var content = new ByteArrayContent(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(value, typeInfo));
+        content.Headers.ContentType = new MediaTypeHeaderValue(ApiRoutes.JsonMediaType, "utf-8");
+        return content;
     }
 
     public static AuthenticationHeaderValue Bearer(DeviceIdentity identity) => new(ApiRoutes.AuthenticationScheme, identity.Credential);
