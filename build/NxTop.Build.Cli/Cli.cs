@@ -130,7 +130,8 @@ public static class Cli
                     double.Parse(options.Required("cold-seconds"), CultureInfo.InvariantCulture),
                     double.Parse(options.Required("warm-seconds"), CultureInfo.InvariantCulture),
                     boots,
-                    TimeProvider.System.GetUtcNow());
+                    TimeProvider.System.GetUtcNow(),
+                    Manifest.BenchReport.ReadFormatTimings(workspace.ArtifactsRoot));
                 AtomicFile.WriteAllText(options.Required("out"), table);
                 await stdout.WriteLineAsync(table);
                 return 0;

@@ -62,9 +62,12 @@ public sealed class ApplianceBuild(Workspace workspace, ProcessRunner runner, Ac
 
         var inputs = new ImageInputs(loaded, baseImage, baseSquashfs, topSquashfs, configs, staging, output, request.SourceDateEpoch);
         var artifacts = new List<string>();
+        var timings = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var format in spec.Image.Formats)
         {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             artifacts.AddRange(await writers.For(format).WriteAsync(inputs, ct));
+            timings[format.ToString().ToLowerInvariant()] = Math.Round(clock.Elapsed.TotalSeconds, 1);
         }
 
         artifacts.AddRange(await new SmokeGuest(runner, log).WriteAsync(baseImage, configs, staging, output, request.SourceDateEpoch, ct));
@@ -103,6 +106,10 @@ public sealed class ApplianceBuild(Workspace workspace, ProcessRunner runner, Ac
 
         Directory.Move(output, final);
         AtomicFile.WriteAllText(workspace.LastImagePointer, final + "\n");
+        // Seconds each format added on top of the shared rootfs, for the Bench table (kept out of the image folder,
+        // whose bytes must not depend on how long a build took).
+        AtomicFile.WriteAllText(Path.Combine(workspace.ArtifactsRoot, BenchReport.FormatTimingsName),
+            System.Text.Json.JsonSerializer.Serialize(timings) + "\n");
         log($"Done: {final}");
         return manifest;
     }

@@ -11,9 +11,21 @@ public sealed record BootTimingRecord(string Scenario, string? Accel, double? Ss
 /// <summary>The Bench target's table: build times, sizes and boot times, with the aims next to them.</summary>
 public static class BenchReport
 {
+    /// <summary>The file (in the artifacts root) where a build records the seconds each format's writer took.</summary>
+    public const string FormatTimingsName = "last-build-format-seconds.json";
+
+    public static IReadOnlyDictionary<string, double> ReadFormatTimings(string artifactsRoot)
+    {
+        var path = Path.Combine(artifactsRoot, FormatTimingsName);
+        return File.Exists(path)
+            ? JsonSerializer.Deserialize<Dictionary<string, double>>(File.ReadAllText(path)) ?? []
+            : new Dictionary<string, double>();
+    }
+
     private static readonly JsonSerializerOptions WebJson = new(JsonSerializerDefaults.Web);
 
-    public static string Render(BuildManifest m, long isoBytes, double coldSeconds, double warmSeconds, IReadOnlyList<BootTimingRecord> boots, DateTimeOffset when)
+    public static string Render(BuildManifest m, long isoBytes, double coldSeconds, double warmSeconds, IReadOnlyList<BootTimingRecord> boots, DateTimeOffset when,
+        IReadOnlyDictionary<string, double>? formatSeconds = null)
     {
         static string MiB(long b) => (b / 1048576.0).ToString("0.0", CultureInfo.InvariantCulture) + " MiB";
         static string S(double s) => s.ToString("0.0", CultureInfo.InvariantCulture) + " s";
@@ -28,6 +40,18 @@ public static class BenchReport
         sb.AppendLine(CultureInfo.InvariantCulture, $"| base squashfs (Debian dom0) | {MiB(m.BaseSquashfsBytes)} | |");
         sb.AppendLine(CultureInfo.InvariantCulture, $"| top squashfs (agent + configs) | {MiB(m.TopSquashfsBytes)} | |");
         sb.AppendLine(CultureInfo.InvariantCulture, $"| rootfs unpacked (without /boot) | {MiB(m.RootfsBytes)} | |");
+        var pxe = m.Artifacts.Where(a => a.File.StartsWith("pxe/", StringComparison.Ordinal)).ToList();
+        if (pxe.Count > 0)
+        {
+            var root = pxe.FirstOrDefault(a => a.File == "pxe/root.iso");
+            sb.AppendLine(CultureInfo.InvariantCulture, $"| PXE tree ({pxe.Count} files; root.iso {MiB(root?.Size ?? 0)}) | {MiB(pxe.Sum(a => a.Size))} | |");
+        }
+
+        foreach (var (format, seconds) in (formatSeconds ?? new Dictionary<string, double>()).OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            sb.AppendLine(CultureInfo.InvariantCulture, $"| build time of the {format} format on top of the shared rootfs | {S(seconds)} | |");
+        }
+
         foreach (var b in boots)
         {
             var value = b.SshReadySeconds is { } s ? S(s) : $"failed: {b.Error}";
