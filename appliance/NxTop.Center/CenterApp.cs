@@ -31,9 +31,23 @@ public static class CenterApp
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ICenterStore>(sp =>
-            StoreFactory.Create(sp.GetRequiredService<IOptions<CenterOptions>>().Value.ResolvedConnectionString, sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton(sp => new BlobStore(sp.GetRequiredService<IOptions<CenterOptions>>().Value.ResolvedContentDirectory));
-        services.AddSingleton(sp => PublisherKey.LoadOrCreate(sp.GetRequiredService<IOptions<CenterOptions>>().Value.ResolvedPublisherKeyPath));
+        {
+            var options = sp.GetRequiredService<IOptions<CenterOptions>>().Value;
+            options.EnsureDataDirectory();
+            return StoreFactory.Create(options.ResolvedConnectionString, sp.GetRequiredService<TimeProvider>());
+        });
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<CenterOptions>>().Value;
+            options.EnsureDataDirectory();
+            return new BlobStore(options.ResolvedContentDirectory);
+        });
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<CenterOptions>>().Value;
+            options.EnsureDataDirectory();
+            return PublisherKey.LoadOrCreate(options.ResolvedPublisherKeyPath);
+        });
         services.AddSingleton<Publisher>();
         services.AddSingleton<DesiredStateResolver>();
         services.AddSingleton<ContactRecorder>();
@@ -79,6 +93,7 @@ public static class CenterApp
         AgentEndpoints.Map(app);
         ContentEndpoints.Map(app);
         AdminEndpoints.Map(app);
+        Dashboard.Map(app);
     }
 }
 

@@ -32,6 +32,15 @@ public sealed class CenterOptions
 
     public string AdminTokenPath => Path.Combine(DataDirectory, "admin-token");
 
+    /// <summary>Creates the data directory, owner-only (it holds the admin token and the publisher key), if it is missing.</summary>
+    public void EnsureDataDirectory()
+    {
+        if (!Directory.Exists(DataDirectory))
+        {
+            Directory.CreateDirectory(DataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+    }
+
     private static string DefaultDataDirectory()
     {
         var fromEnvironment = Environment.GetEnvironmentVariable("NXTOP_CENTER_DATA");

@@ -35,6 +35,27 @@ public sealed class ApiTests : IDisposable
     }
 
     [Fact]
+    public async Task A_missing_data_directory_is_created_owner_only()
+    {
+        var parent = TempDirectory.Create("nxtop-fresh-");
+        try
+        {
+            var data = Path.Combine(parent, "nested", "data");
+            using var fresh = new CenterFactory(data);
+            using var admin = fresh.Admin();
+            using var response = await admin.GetAsync(CenterRoutes.AdminFleet);
+            await Expect.Status(response, HttpStatusCode.OK);
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(data));
+            Assert.True(File.Exists(Path.Combine(data, "center.db")));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(data, "publisher.key.pem")));
+        }
+        finally
+        {
+            TempDirectory.Delete(parent);
+        }
+    }
+
+    [Fact]
     public async Task A_device_credential_is_not_an_admin_credential()
     {
         var device = await center.EnrollAsync();

@@ -22,16 +22,29 @@ public sealed class BearerAuthenticationHandler(
     public const string DeviceRole = "device";
     public const string DeviceIdClaim = "nxtop:device";
     internal const string DeviceItem = "nxtop.device";
+    public const string DashboardPath = "/dashboard";
+    public const string DashboardCookie = "nxtop_admin";
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         string? header = Request.Headers.Authorization;
-        if (string.IsNullOrEmpty(header) || !header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        string secret;
+        if (!string.IsNullOrEmpty(header) && header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            secret = header["Bearer ".Length..].Trim();
+        }
+        else if (Request.Path.StartsWithSegments(DashboardPath) && Request.Cookies[DashboardCookie] is { Length: > 0 } cookie
+                 && cookie.StartsWith(Secrets.AdminPrefix, StringComparison.Ordinal))
+        {
+            // The dashboard's cookie (HttpOnly, SameSite=Strict) is honoured on the dashboard's pages only,
+            // so that it can never authorise an API call a foreign page makes the browser send.
+            secret = cookie;
+        }
+        else
         {
             return AuthenticateResult.NoResult();
         }
 
-        var secret = header["Bearer ".Length..].Trim();
         if (secret.StartsWith(Secrets.AdminPrefix, StringComparison.Ordinal))
         {
             var admin = await store.FindAdminCredentialAsync(Secrets.Hash(secret), Context.RequestAborted).ConfigureAwait(false);
@@ -54,6 +67,17 @@ public sealed class BearerAuthenticationHandler(
         }
 
         return AuthenticateResult.Fail("not an NxTop credential");
+    }
+
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        if (Request.Path.StartsWithSegments(DashboardPath) && HttpMethods.IsGet(Request.Method))
+        {
+            Response.Redirect(DashboardPath + "/login");
+            return Task.CompletedTask;
+        }
+
+        return base.HandleChallengeAsync(properties);
     }
 
     private AuthenticateResult Success(Claim[] claims) =>

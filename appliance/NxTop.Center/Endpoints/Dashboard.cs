@@ -1,0 +1,231 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Encodings.Web;
+using Microsoft.Extensions.Options;
+using NxTop.Center.Security;
+using NxTop.Center.Storage;
+using NxTop.Contracts.Center;
+
+namespace NxTop.Center.Endpoints;
+
+/// <summary>
+/// A small server-rendered dashboard: fleet overview, devices, a device's history, groups and
+/// tracks. Read-only; publishing and assigning go through the admin API and CLI. The admin signs
+/// in with an admin credential, kept in an HttpOnly, SameSite=Strict cookie for these pages only.
+/// </summary>
+internal static class Dashboard
+{
+    private const string Root = BearerAuthenticationHandler.DashboardPath;
+
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        app.MapGet(Root + "/login", () => Page("Sign in", """
+            <form method="post" action="/dashboard/login">
+              <label>Admin credential <input type="password" name="token" autocomplete="off" size="60"></label>
+              <button type="submit">Sign in</button>
+            </form>
+            <p>The first credential is in <code>admin-token</code> in the Center's data directory.</p>
+            """, signedIn: false)).AllowAnonymous().ExcludeFromDescription();
+        app.MapPost(Root + "/login", LoginAsync).AllowAnonymous().DisableAntiforgery().ExcludeFromDescription();
+        app.MapPost(Root + "/logout", (HttpContext context) =>
+        {
+            context.Response.Cookies.Delete(BearerAuthenticationHandler.DashboardCookie, new CookieOptions { Path = Root });
+            return Results.Redirect(Root + "/login");
+        }).AllowAnonymous().DisableAntiforgery().ExcludeFromDescription();
+
+        var pages = app.MapGroup(Root).RequireAuthorization(CenterPolicies.Admin).ExcludeFromDescription();
+        pages.MapGet("", OverviewAsync);
+        pages.MapGet("/devices", DevicesAsync);
+        pages.MapGet("/devices/{id}", DeviceAsync);
+        pages.MapGet("/groups/{name}", GroupAsync);
+    }
+
+    private static async Task<IResult> LoginAsync(HttpContext context, ICenterStore store)
+    {
+        var form = await context.Request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false);
+        var token = form["token"].ToString().Trim();
+        if (!token.StartsWith(Secrets.AdminPrefix, StringComparison.Ordinal)
+            || await store.FindAdminCredentialAsync(Secrets.Hash(token), context.RequestAborted).ConfigureAwait(false) is null)
+        {
+            return Page("Sign in", "<p class=\"bad\">That is not an admin credential.</p><p><a href=\"/dashboard/login\">Try again</a></p>", signedIn: false, status: 401);
+        }
+
+        context.Response.Cookies.Append(BearerAuthenticationHandler.DashboardCookie, token, new CookieOptions
+        {
+            HttpOnly = true,
+            SameSite = SameSiteMode.Strict,
+            Secure = context.Request.IsHttps,
+            Path = Root,
+            MaxAge = TimeSpan.FromHours(12),
+        });
+        return Results.Redirect(Root);
+    }
+
+    private static async Task<IResult> OverviewAsync(ICenterStore store, TimeProvider time, IOptions<CenterOptions> options, CancellationToken cancellationToken)
+    {
+        var minutes = options.Value.OutOfContactMinutes;
+        var counts = await store.CountFleetAsync(time.GetUtcNow().AddMinutes(-minutes).ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false);
+        var groups = await store.ListGroupsAsync(cancellationToken).ConfigureAwait(false);
+        var tracks = await store.ListTracksAsync(cancellationToken).ConfigureAwait(false);
+        var html = new StringBuilder();
+        html.Append("<div class=\"cards\">");
+        Card(html, "devices", counts.Devices, "/dashboard/devices");
+        Card(html, $"out of contact (&gt; {minutes} min)", counts.OutOfContact, null);
+        Card(html, "with rollbacks", counts.WithRollbacks, null);
+        Card(html, "kills pending", counts.KillPending, null);
+        html.Append("</div>");
+        html.Append("<h2>By base version</h2>");
+        Table(html, ["base version", "devices"], counts.ByBaseVersion.Select(c => new[] { E(c.Key), N(c.Count) }));
+        html.Append("<h2>By health</h2>");
+        Table(html, ["health", "devices"], counts.ByHealth.Select(c => new[] { E(c.Key), N(c.Count) }));
+        html.Append("<h2>Groups</h2>");
+        Table(html, ["group", "ring", "devices"], groups.Select(g => new[] { Link($"/dashboard/groups/{Uri.EscapeDataString(g.Name)}", g.Name), Ring(g.Ring), N(g.Members) }));
+        html.Append("<h2>Published content</h2>");
+        Table(html, ["name", "kind", "current", "staged"], tracks.Select(t => new[] { E(t.Name), t.Kind == NxTop.Contracts.ContentKind.App ? "app" : "base", V(t.Current), V(t.Staged) }));
+        return Page("Fleet", html.ToString());
+    }
+
+    private static async Task<IResult> DevicesAsync(string? group, ICenterStore store, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var devices = await store.ListDevicesAsync(group, cancellationToken).ConfigureAwait(false);
+        var html = new StringBuilder();
+        html.Append(CultureInfo.InvariantCulture, $"<p>{devices.Count} device(s){(group is null ? "" : " in group " + E(group))}.</p>");
+        Table(html, ["name", "group", "base", "health", "rollbacks", "last contact", "kill"], devices.Select(d => new[]
+        {
+            Link($"/dashboard/devices/{Uri.EscapeDataString(d.Id)}", d.Name),
+            d.Group is null ? "" : Link($"/dashboard/groups/{Uri.EscapeDataString(d.Group)}", d.Group),
+            E(d.BaseVersion ?? ""),
+            E(d.Health ?? ""),
+            N(d.Rollbacks),
+            Ago(d.LastContact, time),
+            d.KillDeliveredAt is not null ? "delivered" : d.KillRequestedAt is not null ? "pending" : "",
+        }));
+        return Page("Devices", html.ToString());
+    }
+
+    private static async Task<IResult> DeviceAsync(string id, ICenterStore store, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var device = await store.GetDeviceAsync(id, cancellationToken).ConfigureAwait(false);
+        if (device is null)
+        {
+            return Page("No such device", $"<p>No device {E(id)}.</p>", status: 404);
+        }
+
+        var history = await store.GetHistoryAsync(id, 200, cancellationToken).ConfigureAwait(false);
+        var html = new StringBuilder();
+        Table(html, ["", ""], new[]
+        {
+            new[] { "id", E(device.Id) },
+            new[] { "group", device.Group is null ? "" : Link($"/dashboard/groups/{Uri.EscapeDataString(device.Group)}", device.Group) },
+            new[] { "base version", E(device.BaseVersion ?? "") },
+            new[] { "health", E(device.Health ?? "") },
+            new[] { "rollbacks", N(device.Rollbacks) },
+            new[] { "enrolled", Ago(device.EnrolledAt, time) },
+            new[] { "last contact", Ago(device.LastContact, time) },
+            new[] { "kill", device.KillDeliveredAt is not null ? "delivered" : device.KillRequestedAt is not null ? "pending" : "" },
+            new[] { "desired generation", N(device.DesiredGeneration) },
+        });
+        html.Append("<h2>History</h2>");
+        Table(html, ["when", "event", "name", "version", "detail"], history.Select(h => new[]
+        {
+            E(DateTimeOffset.FromUnixTimeMilliseconds(h.At).ToString("u", CultureInfo.InvariantCulture)), E(h.Event), E(h.Name ?? ""), V(h.Version), E(h.Detail ?? ""),
+        }));
+        return Page(device.Name, html.ToString());
+    }
+
+    private static async Task<IResult> GroupAsync(string name, ICenterStore store, CancellationToken cancellationToken)
+    {
+        var group = await store.GetGroupAsync(name, cancellationToken).ConfigureAwait(false);
+        if (group is null)
+        {
+            return Page("No such group", $"<p>No group {E(name)}.</p>", status: 404);
+        }
+
+        var assignment = await store.GetAssignmentAsync(AssignmentTarget.Group, name, cancellationToken).ConfigureAwait(false);
+        var html = new StringBuilder();
+        html.Append(CultureInfo.InvariantCulture, $"<p>Ring: {Ring(group.Ring)}. {Link($"/dashboard/devices?group={Uri.EscapeDataString(name)}", $"{group.Members} device(s)")}.</p>");
+        if (assignment is null)
+        {
+            html.Append("<p>No assignment.</p>");
+        }
+        else
+        {
+            Table(html, ["", ""], new[]
+            {
+                new[] { "base", E(assignment.BaseName) + " " + (assignment.BaseVersion is { } v ? "pinned to " + N(v) : "follows its track") },
+                new[] { "apps", E(string.Join(", ", assignment.Apps.Select(a => a.Version is { } av ? $"{a.Name}@{av}" : a.Name))) },
+                new[] { "image mode", assignment.Policy.ImageMode == NxTop.Contracts.ImageMode.Custom ? "custom" : "shared" },
+                new[] { "health-check deadline", N(assignment.Policy.HealthCheckDeadlineSeconds) + " s" },
+                new[] { "lockout", assignment.Policy.LockoutDays == 0 ? "off" : N(assignment.Policy.LockoutDays) + " days, then " + E(assignment.Policy.LockoutAction.ToString()) },
+            });
+        }
+
+        return Page("Group " + name, html.ToString());
+    }
+
+    private static void Card(StringBuilder html, string label, long value, string? href) =>
+        html.Append(CultureInfo.InvariantCulture, $"<div class=\"card\"><div class=\"n\">{(href is null ? N(value) : Link(href, N(value)))}</div><div>{label}</div></div>");
+
+    private static void Table(StringBuilder html, string[] headers, IEnumerable<string[]> rows)
+    {
+        html.Append("<table><tr>");
+        foreach (var header in headers)
+        {
+            html.Append("<th>").Append(E(header)).Append("</th>");
+        }
+
+        html.Append("</tr>");
+        foreach (var row in rows)
+        {
+            html.Append("<tr>");
+            foreach (var cell in row)
+            {
+                html.Append("<td>").Append(cell).Append("</td>");
+            }
+
+            html.Append("</tr>");
+        }
+
+        html.Append("</table>");
+    }
+
+    private static string E(string text) => HtmlEncoder.Default.Encode(text);
+
+    private static string N(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
+
+    private static string V(long? value) => value is { } v ? N(v) : "";
+
+    private static string Ring(GroupRing ring) => ring == GroupRing.Pilot ? "pilot" : "general";
+
+    private static string Link(string href, string text) => $"<a href=\"{E(href)}\">{E(text)}</a>";
+
+    private static string Ago(long? at, TimeProvider time)
+    {
+        if (at is not { } ms)
+        {
+            return "never";
+        }
+
+        var age = time.GetUtcNow() - DateTimeOffset.FromUnixTimeMilliseconds(ms);
+        var text = age.TotalMinutes < 1 ? "just now"
+            : age.TotalHours < 1 ? $"{(int)age.TotalMinutes} min ago"
+            : age.TotalDays < 1 ? $"{(int)age.TotalHours} h ago"
+            : $"{(int)age.TotalDays} days ago";
+        return E(text);
+    }
+
+    private static IResult Page(string title, string body, bool signedIn = true, int status = 200) => Results.Content($$"""
+        <!doctype html>
+        <html lang="en"><head><meta charset="utf-8"><title>{{E(title)}} · NxTop Center</title>
+        <style>
+          body { font: 14px system-ui, sans-serif; margin: 2em; color: #222; }
+          table { border-collapse: collapse; margin: .5em 0 1.5em; } th, td { border-bottom: 1px solid #ddd; padding: .3em .8em; text-align: left; }
+          .cards { display: flex; gap: 1em; } .card { border: 1px solid #ccc; border-radius: 6px; padding: .8em 1.2em; min-width: 9em; }
+          .card .n { font-size: 2em; font-weight: 600; } .bad { color: #a00; } nav a { margin-right: 1em; }
+        </style></head>
+        <body><nav><a href="/dashboard">Fleet</a><a href="/dashboard/devices">Devices</a>{{(signedIn ? "<form method=\"post\" action=\"/dashboard/logout\" style=\"display:inline\"><button>Sign out</button></form>" : "")}}</nav>
+        <h1>{{E(title)}}</h1>
+        {{body}}
+        </body></html>
+        """, "text/html; charset=utf-8", Encoding.UTF8, status);
+}
