@@ -22,6 +22,7 @@ namespace NxTop.Agent;
 /// <param name="GuestExtra">The kernel command line when a base does not set <c>kernelCommandLine</c>.</param>
 /// <param name="DesiredStateFile">A desired state for a device that has never reached the Center (install media), used when there is no cached one.</param>
 /// <param name="InventoryRoot">Where /proc and /sys are read for the inventory ("/" on a device).</param>
+/// <param name="GuestConsoleLogDirectory">Where xenconsoled logs guest consoles (XENCONSOLED_TRACE=guest); the health check reads NXTOP_HEALTH= lines there. Null: xenstore only.</param>
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 internal sealed record AgentConfig(
     string CenterUrl,
@@ -41,8 +42,10 @@ internal sealed record AgentConfig(
     string QemuImgPath = "qemu-img",
     string XenstoreReadPath = "xenstore-read",
     string? DesiredStateFile = null,
-    string InventoryRoot = "/")
+    string InventoryRoot = "/",
+    string? GuestConsoleLogDirectory = AgentConfig.DefaultGuestConsoleLogDirectory)
 {
+    public const string DefaultGuestConsoleLogDirectory = "/var/log/xen/console";
     public const string DefaultTrustedKeysDirectory = "/usr/share/nxtop/keys";
     public const long DefaultMaxBlobBytes = 64L * 1024 * 1024 * 1024;
     public const string DefaultGuestKernel = "/usr/lib/grub-xen/grub-x86_64-xen.bin";
@@ -154,6 +157,11 @@ internal static class AgentConfigFile
         CheckAbsolute(errors, "trustedKeysDirectory", config.TrustedKeysDirectory);
         CheckAbsolute(errors, "guestKernel", config.GuestKernel);
         CheckAbsolute(errors, "inventoryRoot", config.InventoryRoot.Length == 1 ? "//" : config.InventoryRoot);
+        if (config.GuestConsoleLogDirectory is { } consoleLogs)
+        {
+            CheckAbsolute(errors, "guestConsoleLogDirectory", consoleLogs);
+        }
+
         if (config.DesiredStateFile is { } desired)
         {
             CheckAbsolute(errors, "desiredStateFile", desired);

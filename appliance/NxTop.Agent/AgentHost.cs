@@ -71,7 +71,7 @@ internal static class AgentHost
         services.AddSingleton<IGuestController>(provider => new XlGuestController(provider.GetRequiredService<ProcessRunner>(), config.XlPath));
         services.AddSingleton<IGuestHealthProbe>(provider => new XenstoreHealthProbe(
             provider.GetRequiredService<ProcessRunner>(), provider.GetRequiredService<IGuestController>(), config.XenstoreReadPath,
-            provider.GetRequiredService<TimeProvider>()));
+            provider.GetRequiredService<TimeProvider>(), config.GuestConsoleLogDirectory));
         services.AddSingleton<LifecycleStateStore>();
         services.AddSingleton<HistoryLog>();
         services.AddSingleton<DisconnectedState>();

@@ -52,6 +52,37 @@ public sealed class GuestControlTests : IDisposable
     }
 
     [Fact]
+    public async Task A_console_marker_printed_after_the_check_began_counts_and_an_old_one_does_not()
+    {
+        var logs = _temp.Combine("console");
+        Directory.CreateDirectory(logs);
+        var log = Path.Combine(logs, "guest-desktop.log");
+        File.WriteAllText(log, "NXTOP_HEALTH=ok\n"); // from the previous boot
+        var probe = new XenstoreHealthProbe(_runner, new XlGuestController(_runner, FakeXl(running: true)), FakeXenstoreRead("exit 1"), TimeProvider.System, logs);
+
+        var check = probe.WaitAsync("desktop", TimeSpan.FromSeconds(60), CancellationToken.None);
+        await Task.Delay(300);
+        Assert.False(check.IsCompleted);
+        File.AppendAllText(log, "[    1.234] booting\nNXTOP_HEALTH=failed: app missing\n");
+        var result = await check.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.False(result.Healthy);
+        Assert.Equal("the guest reported 'failed: app missing' (console)", result.Reason);
+    }
+
+    [Fact]
+    public void Only_complete_console_lines_are_read_and_the_offset_moves_past_them()
+    {
+        var log = _temp.Combine("guest-x.log");
+        File.WriteAllText(log, "a\nNXTOP_HEALTH=ok\nNXTOP_HEALTH=fai");
+        long offset = 0;
+
+        Assert.Equal("ok", XenstoreHealthProbe.ReadConsoleMarker(log, ref offset));
+        Assert.Equal(new FileInfo(log).Length - "NXTOP_HEALTH=fai".Length, offset);
+        Assert.Null(XenstoreHealthProbe.ReadConsoleMarker(log, ref offset));
+    }
+
+    [Fact]
     public async Task A_guest_that_reports_failure_is_unhealthy_at_once()
     {
         var probe = new XenstoreHealthProbe(_runner, new XlGuestController(_runner, FakeXl(running: true)), FakeXenstoreRead("echo 'failed: app missing'"), TimeProvider.System);

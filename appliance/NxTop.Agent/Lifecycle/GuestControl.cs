@@ -87,18 +87,26 @@ internal sealed class XlGuestController(ProcessRunner runner, string xlPath) : I
 }
 
 /// <summary>
-/// The guest reports its health in xenstore: it writes <c>data/nxtop/health</c> (relative to its own
-/// domain path, which a guest may write) as <c>ok</c>, or <c>failed: REASON</c>. dom0 polls
-/// <c>xenstore-read /local/domain/DOMID/data/nxtop/health</c> until the deadline. A guest that is
-/// gone before it said ok has failed.
+/// The guest reports its health in one of two ways, whichever comes first:
+/// <list type="bullet">
+/// <item>xenstore: it writes <c>data/nxtop/health</c> (relative to its own domain path, which a guest
+/// may write) as <c>ok</c> or <c>failed: REASON</c>; dom0 polls <c>xenstore-read /local/domain/DOMID/data/nxtop/health</c>.</item>
+/// <item>its console: it prints a line <c>NXTOP_HEALTH=ok</c> (or <c>NXTOP_HEALTH=failed: REASON</c>);
+/// dom0 reads the console log that xenconsoled keeps with <c>XENCONSOLED_TRACE=guest</c>
+/// (<c>/var/log/xen/console/guest-NAME.log</c>), from where it ended when the check began.</item>
+/// </list>
+/// A guest that is gone before it said ok has failed; so has one that says nothing until the deadline.
 /// </summary>
 internal sealed class XenstoreHealthProbe(
     ProcessRunner runner,
     IGuestController guests,
     string xenstoreReadPath,
-    TimeProvider timeProvider) : IGuestHealthProbe
+    TimeProvider timeProvider,
+    string? consoleLogDirectory = null) : IGuestHealthProbe
 {
     public const string HealthKey = "data/nxtop/health";
+
+    public const string ConsoleMarker = "NXTOP_HEALTH=";
 
     public static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(2);
 
@@ -106,6 +114,8 @@ internal sealed class XenstoreHealthProbe(
     {
         var until = timeProvider.GetUtcNow() + deadline;
         var lastSeen = "no health key yet";
+        var consoleLog = consoleLogDirectory is null ? null : Path.Combine(consoleLogDirectory, $"guest-{name}.log");
+        var consoleOffset = consoleLog is not null && File.Exists(consoleLog) ? new FileInfo(consoleLog).Length : 0;
         while (timeProvider.GetUtcNow() < until)
         {
             var guest = await guests.GetAsync(name, cancellationToken).ConfigureAwait(false);
@@ -116,25 +126,68 @@ internal sealed class XenstoreHealthProbe(
 
             var read = await runner.RunAsync(xenstoreReadPath, [$"/local/domain/{domid}/{HealthKey}"], TimeSpan.FromSeconds(10), cancellationToken)
                 .ConfigureAwait(false);
+            if (read.ExitCode == 0 && Judge(read.StandardOutput.Trim(), "xenstore") is { } fromXenstore)
+            {
+                return fromXenstore;
+            }
+
             if (read.ExitCode == 0)
             {
-                var value = read.StandardOutput.Trim();
-                if (value == "ok")
-                {
-                    return new HealthResult(true, "the guest reported ok");
-                }
+                lastSeen = $"last value '{read.StandardOutput.Trim()}'";
+            }
 
-                if (value.StartsWith("failed", StringComparison.Ordinal))
-                {
-                    return new HealthResult(false, $"the guest reported '{value}'");
-                }
-
-                lastSeen = $"last value '{value}'";
+            if (consoleLog is not null && ReadConsoleMarker(consoleLog, ref consoleOffset) is { } marker && Judge(marker, "console") is { } fromConsole)
+            {
+                return fromConsole;
             }
 
             await Task.Delay(PollInterval, timeProvider, cancellationToken).ConfigureAwait(false);
         }
 
         return new HealthResult(false, $"no healthy signal within {deadline.TotalSeconds:0} s ({lastSeen})");
+    }
+
+    private static HealthResult? Judge(string value, string source) =>
+        value == "ok" ? new HealthResult(true, $"the guest reported ok ({source})")
+        : value.StartsWith("failed", StringComparison.Ordinal) ? new HealthResult(false, $"the guest reported '{value}' ({source})")
+        : null;
+
+    /// <summary>The value of the last complete marker line written since <paramref name="offset"/>; advances the offset past complete lines.</summary>
+    internal static string? ReadConsoleMarker(string path, ref long offset)
+    {
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            if (stream.Length < offset)
+            {
+                offset = 0; // rotated or truncated
+            }
+
+            stream.Seek(offset, SeekOrigin.Begin);
+            using var reader = new StreamReader(stream);
+            var text = reader.ReadToEnd();
+            var complete = text.LastIndexOf('\n');
+            if (complete < 0)
+            {
+                return null;
+            }
+
+            offset += System.Text.Encoding.UTF8.GetByteCount(text.AsSpan(0, complete + 1));
+            string? value = null;
+            foreach (var line in text[..complete].Split('\n'))
+            {
+                var at = line.IndexOf(ConsoleMarker, StringComparison.Ordinal);
+                if (at >= 0)
+                {
+                    value = line[(at + ConsoleMarker.Length)..].Trim();
+                }
+            }
+
+            return value;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 }
