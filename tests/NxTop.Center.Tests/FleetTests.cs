@@ -93,7 +93,7 @@ public sealed class FleetTests : IDisposable
         var ids = Enumerable.Range(0, 1000).Select(i => $"dev{i:D4}").ToList();
         await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (id, ct) =>
         {
-            await store.AddEnrollmentTokenAsync(new EnrollmentTokenRecord("t" + id, null, now, now + 60_000), ct);
+            await store.AddEnrollmentTokensAsync([new EnrollmentTokenRecord("t" + id, null, now, now + 60_000)], ct);
             await store.RedeemEnrollmentTokenAsync("t" + id, id, id, Security.Secrets.Hash("nxd_" + id), null, ct);
         });
 
@@ -220,6 +220,14 @@ public sealed class FleetTests : IDisposable
             Assert.Equal(1, (await DesiredAsync(client, device.DeviceId))!.Base.Version);
             using var blob = await client.GetAsync(ApiRoutes.Blob(published.Blobs[0].Sha256));
             Assert.Equal("v1", await blob.Content.ReadAsStringAsync());
+
+            // A download cut by the restart resumes: same strong ETag, so If-Range still gets the rest.
+            using var resume = new HttpRequestMessage(HttpMethod.Get, ApiRoutes.Blob(published.Blobs[0].Sha256));
+            resume.Headers.Range = new System.Net.Http.Headers.RangeHeaderValue(1, null);
+            resume.Headers.IfRange = new System.Net.Http.Headers.RangeConditionHeaderValue($"\"{published.Blobs[0].Sha256}\"");
+            using var rest = await client.SendAsync(resume);
+            Assert.Equal(HttpStatusCode.PartialContent, rest.StatusCode);
+            Assert.Equal("1", await rest.Content.ReadAsStringAsync());
             Assert.Equal(adminToken, second.AdminToken);
             var again = await second.PublishAsync(ContentKind.Base, "desktop", "v2");
             Assert.Equal(keyId, again.KeyId);

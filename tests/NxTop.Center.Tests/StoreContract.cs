@@ -27,8 +27,8 @@ internal static class StoreContract
         await using var store = await open();
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
         await store.PutGroupAsync("lab", GroupRing.General, default);
-        await store.AddEnrollmentTokenAsync(new EnrollmentTokenRecord("t1", "lab", now, now + 60_000), default);
-        await store.AddEnrollmentTokenAsync(new EnrollmentTokenRecord("t2", null, now, now + 60_000), default);
+        await store.AddEnrollmentTokensAsync([new EnrollmentTokenRecord("t1", "lab", now, now + 60_000)], default);
+        await store.AddEnrollmentTokensAsync([new EnrollmentTokenRecord("t2", null, now, now + 60_000)], default);
 
         var device = await store.RedeemEnrollmentTokenAsync("t1", "d1", "pc-1", "c1", null, default);
         Assert.NotNull(device);
@@ -185,7 +185,7 @@ internal static class StoreContract
     private static async Task Enroll(SqlCenterStore store, FakeTimeProvider clock, string id)
     {
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
-        await store.AddEnrollmentTokenAsync(new EnrollmentTokenRecord("t-" + id, null, now, now + 60_000), default);
+        await store.AddEnrollmentTokensAsync([new EnrollmentTokenRecord("t-" + id, null, now, now + 60_000)], default);
         Assert.NotNull(await store.RedeemEnrollmentTokenAsync("t-" + id, id, "pc-" + id, "c-" + id, null, default));
     }
 

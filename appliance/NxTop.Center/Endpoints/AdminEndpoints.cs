@@ -182,13 +182,10 @@ internal static class AdminEndpoints
 
         var now = time.GetUtcNow();
         var expires = now.AddHours(body.ValidHours);
-        var tokens = new List<string>(body.Count);
-        for (var i = 0; i < body.Count; i++)
-        {
-            var token = Secrets.New(Secrets.EnrollmentPrefix);
-            await store.AddEnrollmentTokenAsync(new EnrollmentTokenRecord(Secrets.Hash(token), body.Group, now.ToUnixTimeMilliseconds(), expires.ToUnixTimeMilliseconds()), cancellationToken).ConfigureAwait(false);
-            tokens.Add(token);
-        }
+        var tokens = Enumerable.Range(0, body.Count).Select(_ => Secrets.New(Secrets.EnrollmentPrefix)).ToList();
+        await store.AddEnrollmentTokensAsync(
+            [.. tokens.Select(token => new EnrollmentTokenRecord(Secrets.Hash(token), body.Group, now.ToUnixTimeMilliseconds(), expires.ToUnixTimeMilliseconds()))],
+            cancellationToken).ConfigureAwait(false);
 
         return Results.Json(new EnrollmentTokensIssued(tokens, body.Group, expires), CenterJsonContext.Default.EnrollmentTokensIssued, statusCode: StatusCodes.Status201Created);
     }

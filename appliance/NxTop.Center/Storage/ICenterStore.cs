@@ -53,7 +53,8 @@ public interface ICenterStore
     Task<int> SetGroupAsync(IReadOnlyCollection<string> deviceIds, string? group, CancellationToken cancellationToken);
 
     // Enrollment and devices.
-    Task AddEnrollmentTokenAsync(EnrollmentTokenRecord token, CancellationToken cancellationToken);
+    /// <summary>Stores one-time tokens (by hash), all in one transaction.</summary>
+    Task AddEnrollmentTokensAsync(IReadOnlyCollection<EnrollmentTokenRecord> tokens, CancellationToken cancellationToken);
 
     /// <summary>
     /// Spends a one-time token and creates the device in one transaction. Null when the token is

@@ -264,14 +264,25 @@ public sealed class SqlCenterStore(SqlDialect dialect, TimeProvider time) : ICen
 
     // ---- enrollment and devices
 
-    public async Task AddEnrollmentTokenAsync(EnrollmentTokenRecord token, CancellationToken cancellationToken)
+    public async Task AddEnrollmentTokensAsync(IReadOnlyCollection<EnrollmentTokenRecord> tokens, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(token);
+        ArgumentNullException.ThrowIfNull(tokens);
         using var writing = await dialect.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await dialect.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await Db.ExecuteAsync(connection, null, """
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = Db.Command(connection, transaction, """
             INSERT INTO enrollment_tokens (token_hash, group_name, created_at, expires_at) VALUES (@h, @g, @c, @e)
-            """, cancellationToken, ("@h", token.TokenHash), ("@g", token.Group), ("@c", token.CreatedAt), ("@e", token.ExpiresAt)).ConfigureAwait(false);
+            """, ("@h", ""), ("@g", null), ("@c", 0L), ("@e", 0L));
+        foreach (var token in tokens)
+        {
+            command.Parameters[0].Value = token.TokenHash;
+            command.Parameters[1].Value = (object?)token.Group ?? DBNull.Value;
+            command.Parameters[2].Value = token.CreatedAt;
+            command.Parameters[3].Value = token.ExpiresAt;
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<DeviceRecord?> RedeemEnrollmentTokenAsync(string tokenHash, string deviceId, string deviceName, string credentialHash, string? inventory, CancellationToken cancellationToken)
