@@ -56,6 +56,32 @@ public sealed class ApiTests : IDisposable
     }
 
     [Fact]
+    public async Task The_server_can_mint_another_admin_credential_for_whoever_runs_it_on_the_data()
+    {
+        var data = TempDirectory.Create("nxtop-mint-");
+        try
+        {
+            using var output = new StringWriter();
+            using var error = new StringWriter();
+            Assert.Equal(0, await CenterCommands.NewAdminTokenAsync(["ops", $"--Center:DataDirectory={data}"], output, error));
+            var token = output.ToString().Trim();
+            Assert.StartsWith("nxa_", token, StringComparison.Ordinal);
+            Assert.Equal(64, await CenterCommands.NewAdminTokenAsync([], output, error));
+
+            using var minted = new CenterFactory(data);
+            using var admin = minted.CreateClient();
+            admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            using var response = await admin.GetAsync(CenterRoutes.AdminFleet);
+            await Expect.Status(response, HttpStatusCode.OK);
+            Assert.False(File.Exists(Path.Combine(data, "admin-token")), "an admin credential existed, so none is generated");
+        }
+        finally
+        {
+            TempDirectory.Delete(data);
+        }
+    }
+
+    [Fact]
     public async Task A_device_credential_is_not_an_admin_credential()
     {
         var device = await center.EnrollAsync();
