@@ -18,7 +18,7 @@ internal static partial class AgentCli
     public const string Usage = """
         usage: nxtop-agent run [--config PATH]                  run the agent (default config /etc/nxtop/agent.json)
                nxtop-agent ctl status [--socket PATH] [--json]  ask the running agent for its status
-               nxtop-agent ctl versions|history [--json]       installed versions / patch history
+               nxtop-agent ctl versions|history|verify [--json] installed versions / patch history / check the store
                nxtop-agent ctl sync-now|rollback-now           sync with the Center now / roll back to the previous version
                nxtop-agent --version                            print the version
         """;

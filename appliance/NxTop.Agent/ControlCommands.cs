@@ -44,6 +44,7 @@ internal sealed record LifecycleStatus(
 [JsonSerializable(typeof(VersionsReply))]
 [JsonSerializable(typeof(ControlAck))]
 [JsonSerializable(typeof(List<HistoryEntry>))]
+[JsonSerializable(typeof(NxTop.Agent.Storage.StoreVerification))]
 internal sealed partial class ControlJsonContext : JsonSerializerContext;
 
 internal static class ControlJson
@@ -57,6 +58,7 @@ internal static class ControlJson
 
 /// <summary>The life-cycle commands of the control socket: <c>versions</c>, <c>history</c>, <c>sync-now</c>, <c>rollback-now</c>.</summary>
 internal sealed partial class ControlCommands(
+    NxTop.Agent.Storage.ContentStore store,
     LifecycleEngine engine,
     HistoryLog history,
     SyncTrigger trigger,
@@ -88,6 +90,16 @@ internal sealed partial class ControlCommands(
     {
         var entries = history.Read();
         return JsonSerializer.Serialize(entries.Skip(Math.Max(0, entries.Count - HistoryLimit)).ToList(), ControlJson.Relaxed.ListHistoryEntry);
+    }
+
+    /// <summary>Re-hashes every blob and checks that the installed selections have all theirs (takes as long as reading the store).</summary>
+    public string Verify()
+    {
+        var installed = engine.Installed;
+        var referenced = new[] { installed.Current, installed.LastKnownGood, installed.Previous }
+            .OfType<GuestSelection>()
+            .SelectMany(s => s.Apps.Prepend(s.Base));
+        return JsonSerializer.Serialize(store.Verify(referenced), ControlJson.Relaxed.StoreVerification);
     }
 
     public string SyncNow()

@@ -90,6 +90,7 @@ internal sealed partial class ControlSocketServer(
             "versions" when commands is not null => commands.Versions(),
             "history" when commands is not null => commands.History(),
             "sync-now" when commands is not null => commands.SyncNow(),
+            "verify" when commands is not null => commands.Verify(),
             "rollback-now" when commands is not null => commands.RollbackNow(),
             _ => Error($"unknown command '{command}'"),
         };
@@ -178,7 +179,12 @@ internal sealed partial class ControlSocketServer(
             try
             {
                 var request = await ReadRequestAsync(stream, linked.Token).ConfigureAwait(false);
+
+                // The client timeout bounds reading the request and writing the reply, not the work
+                // in between (verify reads the whole store).
+                timeout.CancelAfter(Timeout.InfiniteTimeSpan);
                 var reply = request is null ? Error($"request longer than {MaxRequestBytes} bytes") : Respond(request);
+                timeout.CancelAfter(ClientTimeout);
                 await stream.WriteAsync(Encoding.UTF8.GetBytes(reply + "\n"), linked.Token).ConfigureAwait(false);
                 client.Shutdown(SocketShutdown.Send);
 

@@ -15,9 +15,12 @@ internal static class CtlCommand
     public const int ExitUnhealthy = 1;
     public const int ExitUnreachable = 2;
 
-    public const string Usage = "usage: nxtop-agent ctl status|versions|history|sync-now|rollback-now [--socket PATH] [--json]";
+    public const string Usage = "usage: nxtop-agent ctl status|versions|history|verify|sync-now|rollback-now [--socket PATH] [--json]";
 
-    private static readonly string[] Commands = ["status", "versions", "history", "sync-now", "rollback-now"];
+    /// <summary>verify hashes the whole store; it may take minutes.</summary>
+    public static readonly TimeSpan VerifyTimeout = TimeSpan.FromMinutes(30);
+
+    private static readonly string[] Commands = ["status", "versions", "history", "verify", "sync-now", "rollback-now"];
 
     public static async Task<int> RunAsync(
         IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr, TimeProvider timeProvider, CancellationToken cancellationToken)
@@ -85,7 +88,8 @@ internal static class CtlCommand
         string reply;
         try
         {
-            reply = await ControlClient.SendAsync(socketPath, command, ControlClient.DefaultTimeout, timeProvider, cancellationToken).ConfigureAwait(false);
+            var timeout = command == "verify" ? VerifyTimeout : ControlClient.DefaultTimeout;
+            reply = await ControlClient.SendAsync(socketPath, command, timeout, timeProvider, cancellationToken).ConfigureAwait(false);
         }
         catch (ControlUnreachableException ex)
         {
@@ -111,10 +115,10 @@ internal static class CtlCommand
                 await stdout.WriteLineAsync(FormatLifecycle(command, document.RootElement)).ConfigureAwait(false);
             }
 
-            return document.RootElement.ValueKind == JsonValueKind.Object
-                && document.RootElement.TryGetProperty("accepted", out var accepted) && accepted.ValueKind == JsonValueKind.False
-                ? ExitUnhealthy
-                : ExitHealthy;
+            var refused = document.RootElement.ValueKind == JsonValueKind.Object
+                && ((document.RootElement.TryGetProperty("accepted", out var accepted) && accepted.ValueKind == JsonValueKind.False)
+                    || (document.RootElement.TryGetProperty("consistent", out var consistent) && consistent.ValueKind == JsonValueKind.False));
+            return refused ? ExitUnhealthy : ExitHealthy;
         }
         catch (JsonException)
         {
@@ -165,6 +169,20 @@ internal static class CtlCommand
                 if (text.Length == 0)
                 {
                     text.Append("no history yet\n");
+                }
+
+                break;
+            case "verify":
+                Line("store", reply.GetProperty("consistent").GetBoolean() ? "consistent" : "INCONSISTENT");
+                Line("blobs", reply.GetProperty("blobs").GetInt32().ToString(CultureInfo.InvariantCulture));
+                foreach (var problem in reply.GetProperty("problems").EnumerateArray())
+                {
+                    Line("problem", problem.GetString()!);
+                }
+
+                foreach (var removed in reply.GetProperty("removedTemporaryFiles").EnumerateArray())
+                {
+                    Line("removed", removed.GetString()!);
                 }
 
                 break;

@@ -21,7 +21,7 @@ public sealed class ControlCommandsTests : IDisposable
         using var http = new HttpClient();
         var sync = new SyncAgent(config, new CenterClient(http, new Uri(config.CenterUrl)), new DisconnectedState(_rig.Layout), new ReportOutbox(_rig.Layout),
             _rig.Engine, _rig.Guests, _rig.History, new InventoryCollector(_rig.Layout.Root), _rig.Time, NullLogger<SyncAgent>.Instance);
-        _commands = new ControlCommands(_rig.Engine, _rig.History, _trigger, sync, new DisconnectedState(_rig.Layout), NullLogger<ControlCommands>.Instance);
+        _commands = new ControlCommands(_rig.Store, _rig.Engine, _rig.History, _trigger, sync, new DisconnectedState(_rig.Layout), NullLogger<ControlCommands>.Instance);
     }
 
     public void Dispose() => _rig.Dispose();
@@ -79,6 +79,28 @@ public sealed class ControlCommandsTests : IDisposable
         Assert.True(ack.GetProperty("accepted").GetBoolean());
         Assert.Equal(1, _rig.CurrentBase);
         Assert.Contains(_rig.History.Read(), e => e.Event == HistoryEvent.RolledBack);
+    }
+
+    [Fact]
+    public async Task Verify_hashes_the_store_and_names_a_corrupt_blob()
+    {
+        await InstallTwoVersions();
+        var ok = JsonDocument.Parse(_commands.Verify()).RootElement;
+        Assert.True(ok.GetProperty("consistent").GetBoolean());
+        Assert.Equal(2, ok.GetProperty("blobs").GetInt32());
+
+        var blob = _rig.State.LoadInstalled().Current!.BaseTop.Sha256;
+        var path = _rig.Layout.Blob(blob);
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        using (var stream = new FileStream(path, FileMode.Open, FileAccess.Write))
+        {
+            stream.Seek(-1, SeekOrigin.End);
+            stream.WriteByte(0x5a);
+        }
+
+        var bad = JsonDocument.Parse(_commands.Verify()).RootElement;
+        Assert.False(bad.GetProperty("consistent").GetBoolean());
+        Assert.Contains($"problem:        blob {blob} is corrupt", CtlCommand.FormatLifecycle("verify", bad), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -142,6 +164,9 @@ public sealed class CtlLifecycleEndToEndTests : IDisposable
 
             var history = await Ctl("history", "--socket", socket, "--json");
             Assert.Equal((0, "[]\n"), (history.ExitCode, history.Stdout));
+
+            var verify = await Ctl("verify", "--socket", socket);
+            Assert.Equal((0, "store:          consistent\nblobs:          0\n"), (verify.ExitCode, verify.Stdout));
 
             var sync = await Ctl("sync-now", "--socket", socket);
             Assert.Equal((0, "sync requested\n"), (sync.ExitCode, sync.Stdout));

@@ -41,6 +41,16 @@ public sealed class GuestControlTests : IDisposable
     }
 
     [Fact]
+    public async Task A_stop_without_grace_destroys_at_once()
+    {
+        var xl = new XlGuestController(_runner, FakeXl(running: true));
+
+        await xl.StopAsync("desktop", TimeSpan.Zero, CancellationToken.None);
+
+        Assert.Equal(["list desktop", "list desktop", "destroy desktop"], File.ReadAllLines(_temp.Combine("xl.log")));
+    }
+
+    [Fact]
     public async Task A_guest_that_writes_ok_is_healthy()
     {
         var probe = new XenstoreHealthProbe(_runner, new XlGuestController(_runner, FakeXl(running: true)), FakeXenstoreRead("echo ok"), TimeProvider.System);

@@ -71,8 +71,9 @@ internal sealed class XlGuestController(ProcessRunner runner, string xlPath) : I
             return;
         }
 
-        var shutdown = await runner.RunAsync(xlPath, ["shutdown", "-w", name], grace, cancellationToken).ConfigureAwait(false)
-            is { ExitCode: 0 };
+        // No grace: destroy at once (an unhealthy guest being rolled back may never answer a shutdown).
+        var shutdown = grace > TimeSpan.Zero
+            && await runner.RunAsync(xlPath, ["shutdown", "-w", name], grace, cancellationToken).ConfigureAwait(false) is { ExitCode: 0 };
         if (!shutdown && (await GetAsync(name, cancellationToken).ConfigureAwait(false)).State != GuestState.Absent)
         {
             await runner.RunCheckedAsync(xlPath, ["destroy", name], XlTimeout, cancellationToken).ConfigureAwait(false);

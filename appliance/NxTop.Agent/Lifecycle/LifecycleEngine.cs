@@ -296,7 +296,10 @@ internal sealed partial class LifecycleEngine(
 
         journal = Advance(journal, TransactionPhase.RollingBack, result.Reason);
         Step?.Invoke("rolling-back");
-        await guests.StopAsync(settings.Name, StopGrace, cancellationToken).ConfigureAwait(false);
+
+        // Destroyed, not shut down: it failed its check, and the previous version should run again
+        // within seconds (its writes to a custom top are discarded with the restored copy anyway).
+        await guests.StopAsync(settings.Name, TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
         layering.RestoreRollbackTop();
         Step?.Invoke("rollback-top-restored");
         installed = installed with { Current = from, Failed = AddFailed(installed.Failed, journal, result.Reason) };
