@@ -163,6 +163,30 @@ internal static class StoreContract
         Assert.Contains(new CountItem("unhealthy", 1), counts.ByHealth);
     }
 
+    public static async Task A_failing_write_among_concurrent_ones_fails_alone(Func<Task<SqlCenterStore>> open, FakeTimeProvider clock)
+    {
+        await using var store = await open();
+        await Enroll(store, clock, "d1");
+        var reports = Enumerable.Range(0, 50).Select(i => store.RecordReportAsync("d1", $"r{i}", "{}", new ReportSummary(null, null, null, []), default)).ToList();
+        var duplicates = new[] { store.AddAdminCredentialAsync("a", "same-hash", default), store.AddAdminCredentialAsync("b", "same-hash", default) };
+        Assert.All(await Task.WhenAll(reports), Assert.True);
+        var outcomes = await Task.WhenAll(duplicates.Select(async t =>
+        {
+            try
+            {
+                await t;
+                return true;
+            }
+            catch (System.Data.Common.DbException)
+            {
+                return false;
+            }
+        }));
+        Assert.Equal(1, outcomes.Count(ok => ok));
+        Assert.Equal(1, await store.CountAdminCredentialsAsync(default));
+        Assert.False(await store.RecordReportAsync("d1", "r49", "{}", new ReportSummary(null, null, null, []), default));
+    }
+
     public static async Task Contact_times_are_written_in_batches_and_never_go_back(Func<Task<SqlCenterStore>> open, FakeTimeProvider clock)
     {
         await using var store = await open();

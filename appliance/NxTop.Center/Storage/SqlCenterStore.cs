@@ -25,7 +25,6 @@ public sealed class SqlCenterStore(SqlDialect dialect, TimeProvider time) : ICen
 
     public async Task MigrateAsync(CancellationToken cancellationToken)
     {
-        using var writing = await dialect.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await dialect.OpenAsync(cancellationToken).ConfigureAwait(false);
         if (dialect.PrepareSql is { } prepare)
         {
@@ -88,10 +87,11 @@ public sealed class SqlCenterStore(SqlDialect dialect, TimeProvider time) : ICen
 
     public async Task AddAdminCredentialAsync(string name, string tokenHash, CancellationToken cancellationToken)
     {
-        using var writing = await dialect.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
-        await using var connection = await dialect.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await Db.ExecuteAsync(connection, null, "INSERT INTO admin_credentials (name, token_hash, created_at) VALUES (@n, @h, @t)", cancellationToken,
-            ("@n", name), ("@h", tokenHash), ("@t", Now)).ConfigureAwait(false);
+        await dialect.WriteAsync(async (connection, transaction) =>
+        {
+            await Db.ExecuteAsync(connection, transaction, "INSERT INTO admin_credentials (name, token_hash, created_at) VALUES (@n, @h, @t)", cancellationToken,
+                ("@n", name), ("@h", tokenHash), ("@t", Now)).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<AdminCredential?> FindAdminCredentialAsync(string tokenHash, CancellationToken cancellationToken)
@@ -107,41 +107,39 @@ public sealed class SqlCenterStore(SqlDialect dialect, TimeProvider time) : ICen
     public async Task<bool> PublishArtifactAsync(ArtifactRecord artifact, bool makeCurrent, bool makeStaged, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(artifact);
-        using var writing = await dialect.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
-        await using var connection = await dialect.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        var inserted = await Db.ExecuteAsync(connection, transaction, """
-            INSERT INTO artifacts (name, version, kind, signed_manifest, created_at) VALUES (@name, @version, @kind, @manifest, @t)
-            ON CONFLICT (name, version) DO NOTHING
-            """, cancellationToken,
-            ("@name", artifact.Name), ("@version", artifact.Version), ("@kind", KindText(artifact.Kind)),
-            ("@manifest", artifact.SignedManifest), ("@t", artifact.CreatedAt)).ConfigureAwait(false);
-        if (inserted == 0)
+        return await dialect.WriteAsync(async (connection, transaction) =>
         {
-            await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
-            return false;
-        }
-
-        for (var i = 0; i < artifact.Blobs.Count; i++)
-        {
-            var blob = artifact.Blobs[i];
-            await Db.ExecuteAsync(connection, transaction, """
-                INSERT INTO artifact_blobs (name, version, position, sha256, size, role, media_type) VALUES (@name, @version, @pos, @sha, @size, @role, @media)
+            var inserted = await Db.ExecuteAsync(connection, transaction, """
+                INSERT INTO artifacts (name, version, kind, signed_manifest, created_at) VALUES (@name, @version, @kind, @manifest, @t)
+                ON CONFLICT (name, version) DO NOTHING
                 """, cancellationToken,
-                ("@name", artifact.Name), ("@version", artifact.Version), ("@pos", (long)i), ("@sha", blob.Sha256), ("@size", blob.Size),
-                ("@role", RoleText(blob.Role)), ("@media", blob.MediaType)).ConfigureAwait(false);
-        }
+                ("@name", artifact.Name), ("@version", artifact.Version), ("@kind", KindText(artifact.Kind)),
+                ("@manifest", artifact.SignedManifest), ("@t", artifact.CreatedAt)).ConfigureAwait(false);
+            if (inserted == 0)
+            {
+                return false;
+            }
 
-        await Db.ExecuteAsync(connection, transaction, """
-            INSERT INTO tracks (name, kind, current_version, staged_version) VALUES (@name, @kind, @current, @staged)
-            ON CONFLICT (name) DO UPDATE SET
-                current_version = COALESCE(@current, tracks.current_version),
-                staged_version = COALESCE(@staged, tracks.staged_version)
-            """, cancellationToken,
-            ("@name", artifact.Name), ("@kind", KindText(artifact.Kind)),
-            ("@current", makeCurrent ? artifact.Version : null), ("@staged", makeStaged ? artifact.Version : null)).ConfigureAwait(false);
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return true;
+            for (var i = 0; i < artifact.Blobs.Count; i++)
+            {
+                var blob = artifact.Blobs[i];
+                await Db.ExecuteAsync(connection, transaction, """
+                    INSERT INTO artifact_blobs (name, version, position, sha256, size, role, media_type) VALUES (@name, @version, @pos, @sha, @size, @role, @media)
+                    """, cancellationToken,
+                    ("@name", artifact.Name), ("@version", artifact.Version), ("@pos", (long)i), ("@sha", blob.Sha256), ("@size", blob.Size),
+                    ("@role", RoleText(blob.Role)), ("@media", blob.MediaType)).ConfigureAwait(false);
+            }
+
+            await Db.ExecuteAsync(connection, transaction, """
+                INSERT INTO tracks (name, kind, current_version, staged_version) VALUES (@name, @kind, @current, @staged)
+                ON CONFLICT (name) DO UPDATE SET
+                    current_version = COALESCE(@current, tracks.current_version),
+                    staged_version = COALESCE(@staged, tracks.staged_version)
+                """, cancellationToken,
+                ("@name", artifact.Name), ("@kind", KindText(artifact.Kind)),
+                ("@current", makeCurrent ? artifact.Version : null), ("@staged", makeStaged ? artifact.Version : null)).ConfigureAwait(false);
+            return true;
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<ArtifactRecord?> GetArtifactAsync(string name, long version, CancellationToken cancellationToken)
@@ -191,25 +189,27 @@ public sealed class SqlCenterStore(SqlDialect dialect, TimeProvider time) : ICen
     public async Task SetTrackAsync(Track track, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(track);
-        using var writing = await dialect.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
-        await using var connection = await dialect.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await Db.ExecuteAsync(connection, null, """
-            INSERT INTO tracks (name, kind, current_version, staged_version) VALUES (@name, @kind, @current, @staged)
-            ON CONFLICT (name) DO UPDATE SET current_version = @current, staged_version = @staged
-            """, cancellationToken,
-            ("@name", track.Name), ("@kind", KindText(track.Kind)), ("@current", track.Current), ("@staged", track.Staged)).ConfigureAwait(false);
+        await dialect.WriteAsync(async (connection, transaction) =>
+        {
+            await Db.ExecuteAsync(connection, transaction, """
+                INSERT INTO tracks (name, kind, current_version, staged_version) VALUES (@name, @kind, @current, @staged)
+                ON CONFLICT (name) DO UPDATE SET current_version = @current, staged_version = @staged
+                """, cancellationToken,
+                ("@name", track.Name), ("@kind", KindText(track.Kind)), ("@current", track.Current), ("@staged", track.Staged)).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     // ---- groups
 
     public async Task PutGroupAsync(string name, GroupRing ring, CancellationToken cancellationToken)
     {
-        using var writing = await dialect.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
-        await using var connection = await dialect.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await Db.ExecuteAsync(connection, null, """
-            INSERT INTO device_groups (name, ring, created_at) VALUES (@name, @ring, @t)
-            ON CONFLICT (name) DO UPDATE SET ring = @ring
-            """, cancellationToken, ("@name", name), ("@ring", RingText(ring)), ("@t", Now)).ConfigureAwait(false);
+        await dialect.WriteAsync(async (connection, transaction) =>
+        {
+            await Db.ExecuteAsync(connection, transaction, """
+                INSERT INTO device_groups (name, ring, created_at) VALUES (@name, @ring, @t)
+                ON CONFLICT (name) DO UPDATE SET ring = @ring
+                """, cancellationToken, ("@name", name), ("@ring", RingText(ring)), ("@t", Now)).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<GroupRecord?> GetGroupAsync(string name, CancellationToken cancellationToken)
@@ -246,20 +246,19 @@ public sealed class SqlCenterStore(SqlDialect dialect, TimeProvider time) : ICen
     public async Task<int> SetGroupAsync(IReadOnlyCollection<string> deviceIds, string? group, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(deviceIds);
-        using var writing = await dialect.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
-        await using var connection = await dialect.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = Db.Command(connection, transaction, "UPDATE devices SET group_name = @g WHERE id = @id", ("@g", group), ("@id", ""));
-        await command.PrepareAsync(cancellationToken).ConfigureAwait(false);
-        var moved = 0;
-        foreach (var id in deviceIds)
+        return await dialect.WriteAsync(async (connection, transaction) =>
         {
-            command.Parameters[1].Value = id;
-            moved += await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
+            await using var command = Db.Command(connection, transaction, "UPDATE devices SET group_name = @g WHERE id = @id", ("@g", group), ("@id", ""));
+            await command.PrepareAsync(cancellationToken).ConfigureAwait(false);
+            var moved = 0;
+            foreach (var id in deviceIds)
+            {
+                command.Parameters[1].Value = id;
+                moved += await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
 
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return moved;
+            return moved;
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     // ---- enrollment and devices
@@ -267,50 +266,47 @@ public sealed class SqlCenterStore(SqlDialect dialect, TimeProvider time) : ICen
     public async Task AddEnrollmentTokensAsync(IReadOnlyCollection<EnrollmentTokenRecord> tokens, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(tokens);
-        using var writing = await dialect.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
-        await using var connection = await dialect.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = Db.Command(connection, transaction, """
-            INSERT INTO enrollment_tokens (token_hash, group_name, created_at, expires_at) VALUES (@h, @g, @c, @e)
-            """, ("@h", ""), ("@g", null), ("@c", 0L), ("@e", 0L));
-        foreach (var token in tokens)
+        await dialect.WriteAsync(async (connection, transaction) =>
         {
-            command.Parameters[0].Value = token.TokenHash;
-            command.Parameters[1].Value = (object?)token.Group ?? DBNull.Value;
-            command.Parameters[2].Value = token.CreatedAt;
-            command.Parameters[3].Value = token.ExpiresAt;
-            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
+            await using var command = Db.Command(connection, transaction, """
+                INSERT INTO enrollment_tokens (token_hash, group_name, created_at, expires_at) VALUES (@h, @g, @c, @e)
+                """, ("@h", ""), ("@g", null), ("@c", 0L), ("@e", 0L));
+            foreach (var token in tokens)
+            {
+                command.Parameters[0].Value = token.TokenHash;
+                command.Parameters[1].Value = (object?)token.Group ?? DBNull.Value;
+                command.Parameters[2].Value = token.CreatedAt;
+                command.Parameters[3].Value = token.ExpiresAt;
+                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
 
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<DeviceRecord?> RedeemEnrollmentTokenAsync(string tokenHash, string deviceId, string deviceName, string credentialHash, string? inventory, CancellationToken cancellationToken)
     {
         var now = Now;
-        using var writing = await dialect.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
-        await using var connection = await dialect.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        var spent = await Db.QueryAsync(connection, transaction, """
-            UPDATE enrollment_tokens SET used_at = @now, device_id = @id
-            WHERE token_hash = @h AND used_at IS NULL AND expires_at > @now
-            RETURNING group_name
-            """, r => r.TextOrNull(0), cancellationToken, ("@now", now), ("@id", deviceId), ("@h", tokenHash)).ConfigureAwait(false);
-        if (spent.Count == 0)
+        return await dialect.WriteAsync(async (connection, transaction) =>
         {
-            await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
-            return null;
-        }
+            var spent = await Db.QueryAsync(connection, transaction, """
+                UPDATE enrollment_tokens SET used_at = @now, device_id = @id
+                WHERE token_hash = @h AND used_at IS NULL AND expires_at > @now
+                RETURNING group_name
+                """, r => r.TextOrNull(0), cancellationToken, ("@now", now), ("@id", deviceId), ("@h", tokenHash)).ConfigureAwait(false);
+            if (spent.Count == 0)
+            {
+                return null;
+            }
 
-        var group = spent[0];
-        await Db.ExecuteAsync(connection, transaction, """
-            INSERT INTO devices (id, name, credential_hash, group_name, enrolled_at, last_contact, inventory)
-            VALUES (@id, @name, @cred, @g, @now, @now, @inv)
-            """, cancellationToken, ("@id", deviceId), ("@name", deviceName), ("@cred", credentialHash), ("@g", group), ("@now", now), ("@inv", inventory)).ConfigureAwait(false);
-        await Db.ExecuteAsync(connection, transaction, "INSERT INTO device_history (device_id, at, event) VALUES (@id, @now, 'enrolled')",
-            cancellationToken, ("@id", deviceId), ("@now", now)).ConfigureAwait(false);
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return new DeviceRecord(deviceId, deviceName, group, now, now, null, null, 0, null, inventory, null, null, null, 0);
+            var group = spent[0];
+            await Db.ExecuteAsync(connection, transaction, """
+                INSERT INTO devices (id, name, credential_hash, group_name, enrolled_at, last_contact, inventory)
+                VALUES (@id, @name, @cred, @g, @now, @now, @inv)
+                """, cancellationToken, ("@id", deviceId), ("@name", deviceName), ("@cred", credentialHash), ("@g", group), ("@now", now), ("@inv", inventory)).ConfigureAwait(false);
+            await Db.ExecuteAsync(connection, transaction, "INSERT INTO device_history (device_id, at, event) VALUES (@id, @now, 'enrolled')",
+                cancellationToken, ("@id", deviceId), ("@now", now)).ConfigureAwait(false);
+            return new DeviceRecord(deviceId, deviceName, group, now, now, null, null, 0, null, inventory, null, null, null, 0);
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     public Task<DeviceRecord?> FindDeviceByCredentialAsync(string credentialHash, CancellationToken cancellationToken) =>
@@ -335,56 +331,53 @@ public sealed class SqlCenterStore(SqlDialect dialect, TimeProvider time) : ICen
             return;
         }
 
-        using var writing = await dialect.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
-        await using var connection = await dialect.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = Db.Command(connection, transaction,
-            "UPDATE devices SET last_contact = @t WHERE id = @id AND (last_contact IS NULL OR last_contact < @t)", ("@t", 0L), ("@id", ""));
-        foreach (var (id, at) in contacts)
+        await dialect.WriteAsync(async (connection, transaction) =>
         {
-            command.Parameters[0].Value = at;
-            command.Parameters[1].Value = id;
-            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
+            await using var command = Db.Command(connection, transaction,
+                "UPDATE devices SET last_contact = @t WHERE id = @id AND (last_contact IS NULL OR last_contact < @t)", ("@t", 0L), ("@id", ""));
+            foreach (var (id, at) in contacts)
+            {
+                command.Parameters[0].Value = at;
+                command.Parameters[1].Value = id;
+                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
 
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<bool> RecordReportAsync(string deviceId, string reportId, string body, ReportSummary summary, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(summary);
         var now = Now;
-        using var writing = await dialect.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
-        await using var connection = await dialect.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        var inserted = await Db.ExecuteAsync(connection, transaction, """
-            INSERT INTO device_reports (device_id, report_id, received_at, body) VALUES (@id, @r, @now, @body)
-            ON CONFLICT (device_id, report_id) DO NOTHING
-            """, cancellationToken, ("@id", deviceId), ("@r", reportId), ("@now", now), ("@body", body)).ConfigureAwait(false);
-        if (inserted == 0)
+        return await dialect.WriteAsync(async (connection, transaction) =>
         {
-            // A retry of a report already stored: only the contact time moves.
-            await Db.ExecuteAsync(connection, transaction, "UPDATE devices SET last_contact = @now WHERE id = @id", cancellationToken, ("@now", now), ("@id", deviceId)).ConfigureAwait(false);
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-            return false;
-        }
+            var inserted = await Db.ExecuteAsync(connection, transaction, """
+                INSERT INTO device_reports (device_id, report_id, received_at, body) VALUES (@id, @r, @now, @body)
+                ON CONFLICT (device_id, report_id) DO NOTHING
+                """, cancellationToken, ("@id", deviceId), ("@r", reportId), ("@now", now), ("@body", body)).ConfigureAwait(false);
+            if (inserted == 0)
+            {
+                // A retry of a report already stored: only the contact time moves.
+                await Db.ExecuteAsync(connection, transaction, "UPDATE devices SET last_contact = @now WHERE id = @id", cancellationToken, ("@now", now), ("@id", deviceId)).ConfigureAwait(false);
+                return false;
+            }
 
-        var rollbacks = summary.Events.LongCount(e => e.Event == DeviceEvents.RolledBack);
-        await Db.ExecuteAsync(connection, transaction, """
-            UPDATE devices SET last_contact = @now, base_version = COALESCE(@base, base_version), health = COALESCE(@health, health),
-                rollbacks = rollbacks + @rb, last_report = @body, inventory = COALESCE(@inv, inventory)
-            WHERE id = @id
-            """, cancellationToken, ("@now", now), ("@base", summary.BaseVersion), ("@health", summary.Health), ("@rb", rollbacks), ("@body", body),
-            ("@inv", summary.Inventory), ("@id", deviceId)).ConfigureAwait(false);
-        foreach (var entry in summary.Events)
-        {
+            var rollbacks = summary.Events.LongCount(e => e.Event == DeviceEvents.RolledBack);
             await Db.ExecuteAsync(connection, transaction, """
-                INSERT INTO device_history (device_id, at, event, name, version, detail) VALUES (@id, @at, @e, @n, @v, @d)
-                """, cancellationToken, ("@id", deviceId), ("@at", entry.At), ("@e", entry.Event), ("@n", entry.Name), ("@v", entry.Version), ("@d", entry.Detail)).ConfigureAwait(false);
-        }
+                UPDATE devices SET last_contact = @now, base_version = COALESCE(@base, base_version), health = COALESCE(@health, health),
+                    rollbacks = rollbacks + @rb, last_report = @body, inventory = COALESCE(@inv, inventory)
+                WHERE id = @id
+                """, cancellationToken, ("@now", now), ("@base", summary.BaseVersion), ("@health", summary.Health), ("@rb", rollbacks), ("@body", body),
+                ("@inv", summary.Inventory), ("@id", deviceId)).ConfigureAwait(false);
+            foreach (var entry in summary.Events)
+            {
+                await Db.ExecuteAsync(connection, transaction, """
+                    INSERT INTO device_history (device_id, at, event, name, version, detail) VALUES (@id, @at, @e, @n, @v, @d)
+                    """, cancellationToken, ("@id", deviceId), ("@at", entry.At), ("@e", entry.Event), ("@n", entry.Name), ("@v", entry.Version), ("@d", entry.Detail)).ConfigureAwait(false);
+            }
 
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return true;
+            return true;
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<IReadOnlyList<DeviceEvent>> GetHistoryAsync(string deviceId, int limit, CancellationToken cancellationToken)
@@ -398,52 +391,51 @@ public sealed class SqlCenterStore(SqlDialect dialect, TimeProvider time) : ICen
 
     public async Task<long> UpdateDesiredAsync(string deviceId, string fingerprint, CancellationToken cancellationToken)
     {
-        using var writing = await dialect.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
-        await using var connection = await dialect.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var bumped = await Db.QueryAsync(connection, null, """
-            UPDATE devices SET desired_fingerprint = @f, desired_generation = desired_generation + 1
-            WHERE id = @id AND (desired_fingerprint IS NULL OR desired_fingerprint <> @f)
-            RETURNING desired_generation
-            """, r => r.Int64(0), cancellationToken, ("@f", fingerprint), ("@id", deviceId)).ConfigureAwait(false);
-        return bumped.Count > 0
-            ? bumped[0]
-            : Db.ToInt64(await Db.ScalarAsync(connection, null, "SELECT desired_generation FROM devices WHERE id = @id", cancellationToken, ("@id", deviceId)).ConfigureAwait(false));
+        return await dialect.WriteAsync(async (connection, transaction) =>
+        {
+            var bumped = await Db.QueryAsync(connection, transaction, """
+                UPDATE devices SET desired_fingerprint = @f, desired_generation = desired_generation + 1
+                WHERE id = @id AND (desired_fingerprint IS NULL OR desired_fingerprint <> @f)
+                RETURNING desired_generation
+                """, r => r.Int64(0), cancellationToken, ("@f", fingerprint), ("@id", deviceId)).ConfigureAwait(false);
+            return bumped.Count > 0
+                ? bumped[0]
+                : Db.ToInt64(await Db.ScalarAsync(connection, transaction, "SELECT desired_generation FROM devices WHERE id = @id", cancellationToken, ("@id", deviceId)).ConfigureAwait(false));
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<bool> RequestKillAsync(string deviceId, CancellationToken cancellationToken)
     {
         var now = Now;
-        using var writing = await dialect.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
-        await using var connection = await dialect.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        var changed = await Db.ExecuteAsync(connection, transaction, "UPDATE devices SET kill_requested_at = COALESCE(kill_requested_at, @now) WHERE id = @id",
-            cancellationToken, ("@now", now), ("@id", deviceId)).ConfigureAwait(false);
-        if (changed > 0)
+        return await dialect.WriteAsync(async (connection, transaction) =>
         {
-            await Db.ExecuteAsync(connection, transaction, "INSERT INTO device_history (device_id, at, event) VALUES (@id, @now, 'kill-requested')",
-                cancellationToken, ("@id", deviceId), ("@now", now)).ConfigureAwait(false);
-        }
+            var changed = await Db.ExecuteAsync(connection, transaction, "UPDATE devices SET kill_requested_at = COALESCE(kill_requested_at, @now) WHERE id = @id",
+                cancellationToken, ("@now", now), ("@id", deviceId)).ConfigureAwait(false);
+            if (changed > 0)
+            {
+                await Db.ExecuteAsync(connection, transaction, "INSERT INTO device_history (device_id, at, event) VALUES (@id, @now, 'kill-requested')",
+                    cancellationToken, ("@id", deviceId), ("@now", now)).ConfigureAwait(false);
+            }
 
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return changed > 0;
+            return changed > 0;
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task MarkKillDeliveredAsync(string deviceId, CancellationToken cancellationToken)
     {
         var now = Now;
-        using var writing = await dialect.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
-        await using var connection = await dialect.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        var changed = await Db.ExecuteAsync(connection, transaction,
-            "UPDATE devices SET kill_delivered_at = @now WHERE id = @id AND kill_requested_at IS NOT NULL AND kill_delivered_at IS NULL",
-            cancellationToken, ("@now", now), ("@id", deviceId)).ConfigureAwait(false);
-        if (changed > 0)
+        await dialect.WriteAsync(async (connection, transaction) =>
         {
-            await Db.ExecuteAsync(connection, transaction, "INSERT INTO device_history (device_id, at, event) VALUES (@id, @now, 'kill-delivered')",
-                cancellationToken, ("@id", deviceId), ("@now", now)).ConfigureAwait(false);
-        }
+            var changed = await Db.ExecuteAsync(connection, transaction,
+                "UPDATE devices SET kill_delivered_at = @now WHERE id = @id AND kill_requested_at IS NOT NULL AND kill_delivered_at IS NULL",
+                cancellationToken, ("@now", now), ("@id", deviceId)).ConfigureAwait(false);
+            if (changed > 0)
+            {
+                await Db.ExecuteAsync(connection, transaction, "INSERT INTO device_history (device_id, at, event) VALUES (@id, @now, 'kill-delivered')",
+                    cancellationToken, ("@id", deviceId), ("@now", now)).ConfigureAwait(false);
+            }
 
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     // ---- assignments
@@ -451,18 +443,19 @@ public sealed class SqlCenterStore(SqlDialect dialect, TimeProvider time) : ICen
     public async Task PutAssignmentAsync(Assignment assignment, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(assignment);
-        using var writing = await dialect.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
-        await using var connection = await dialect.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await Db.ExecuteAsync(connection, null, """
-            INSERT INTO assignments (target, target_id, base_name, base_version, apps, policy, updated_at)
-            VALUES (@t, @id, @bn, @bv, @apps, @policy, @now)
-            ON CONFLICT (target, target_id) DO UPDATE SET
-                base_name = @bn, base_version = @bv, apps = @apps, policy = @policy, updated_at = @now
-            """, cancellationToken,
-            ("@t", TargetText(assignment.Target)), ("@id", assignment.TargetId), ("@bn", assignment.BaseName), ("@bv", assignment.BaseVersion),
-            ("@apps", JsonSerializer.Serialize(assignment.Apps.ToList(), StoreJsonContext.Default.ListAppAssignment)),
-            ("@policy", JsonSerializer.Serialize(assignment.Policy, StoreJsonContext.Default.DevicePolicy)),
-            ("@now", Now)).ConfigureAwait(false);
+        await dialect.WriteAsync(async (connection, transaction) =>
+        {
+            await Db.ExecuteAsync(connection, transaction, """
+                INSERT INTO assignments (target, target_id, base_name, base_version, apps, policy, updated_at)
+                VALUES (@t, @id, @bn, @bv, @apps, @policy, @now)
+                ON CONFLICT (target, target_id) DO UPDATE SET
+                    base_name = @bn, base_version = @bv, apps = @apps, policy = @policy, updated_at = @now
+                """, cancellationToken,
+                ("@t", TargetText(assignment.Target)), ("@id", assignment.TargetId), ("@bn", assignment.BaseName), ("@bv", assignment.BaseVersion),
+                ("@apps", JsonSerializer.Serialize(assignment.Apps.ToList(), StoreJsonContext.Default.ListAppAssignment)),
+                ("@policy", JsonSerializer.Serialize(assignment.Policy, StoreJsonContext.Default.DevicePolicy)),
+                ("@now", Now)).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<Assignment?> GetAssignmentAsync(AssignmentTarget target, string targetId, CancellationToken cancellationToken)
@@ -484,10 +477,11 @@ public sealed class SqlCenterStore(SqlDialect dialect, TimeProvider time) : ICen
 
     public async Task<bool> DeleteAssignmentAsync(AssignmentTarget target, string targetId, CancellationToken cancellationToken)
     {
-        using var writing = await dialect.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
-        await using var connection = await dialect.OpenAsync(cancellationToken).ConfigureAwait(false);
-        return await Db.ExecuteAsync(connection, null, "DELETE FROM assignments WHERE target = @t AND target_id = @id", cancellationToken,
-            ("@t", TargetText(target)), ("@id", targetId)).ConfigureAwait(false) > 0;
+        return await dialect.WriteAsync(async (connection, transaction) =>
+        {
+            return await Db.ExecuteAsync(connection, transaction, "DELETE FROM assignments WHERE target = @t AND target_id = @id", cancellationToken,
+                ("@t", TargetText(target)), ("@id", targetId)).ConfigureAwait(false) > 0;
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     // ---- dashboard
