@@ -161,7 +161,7 @@ public sealed class AdminCli(HttpClient http, TextWriter output, TextWriter erro
         var simulator = new FleetSimulator(http, devices, error);
         var result = await simulator.RunAsync(new SimulationOptions(count, interval, duration, concurrency), pid, CancellationToken.None).ConfigureAwait(false);
         await output.WriteLineAsync(FleetSimulator.Table(result)).ConfigureAwait(false);
-        return result.CheckIn.Errors + result.Report.Errors + result.Enroll.Errors + result.Download.Errors == 0 ? 0 : 1;
+        return result.CheckIn.Errors + result.SteadyCheckIn.Errors + result.Report.Errors + result.Enroll.Errors + result.Download.Errors == 0 ? 0 : 1;
     }
 
     private async Task<BlobUploaded?> UploadAsync(string file)

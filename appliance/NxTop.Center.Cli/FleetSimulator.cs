@@ -20,6 +20,7 @@ public sealed record SimulationResult(
     TimeSpan Duration,
     LatencySummary Enroll,
     LatencySummary CheckIn,
+    LatencySummary SteadyCheckIn,
     LatencySummary Report,
     LatencySummary Download,
     double? CenterCpuPercent,
@@ -81,9 +82,11 @@ public sealed class FleetSimulator(HttpClient admin, HttpClient devices, TextWri
             }).ConfigureAwait(false);
 
         var checkIns = new ConcurrentBag<double>();
+        var steadyCheckIns = new ConcurrentBag<double>();
         var reports = new ConcurrentBag<double>();
         var downloads = new ConcurrentBag<double>();
         var checkInErrors = 0;
+        var steadyErrors = 0;
         var reportErrors = 0;
         var downloadErrors = 0;
         var cpuBefore = CpuTime(centerPid);
@@ -101,7 +104,8 @@ public sealed class FleetSimulator(HttpClient admin, HttpClient devices, TextWri
             while (wall.Elapsed < deadline && !cancellationToken.IsCancellationRequested)
             {
                 var cycle = Stopwatch.GetTimestamp();
-                var desired = await TimedAsync(checkIns, () => CheckInAsync(device, cancellationToken), () => Interlocked.Increment(ref checkInErrors)).ConfigureAwait(false);
+                // After the first cycle the fleet is in its steady state: no downloads, only polls and reports.
+                var desired = await TimedAsync(sequence == 0 ? checkIns : steadyCheckIns, () => CheckInAsync(device, cancellationToken), () => Interlocked.Increment(ref sequence == 0 ? ref checkInErrors : ref steadyErrors)).ConfigureAwait(false);
                 if (desired is not null && desired.Generation != seenGeneration)
                 {
                     var fetched = await TimedAsync(downloads, () => DownloadAsync(device, desired, cancellationToken), () => Interlocked.Increment(ref downloadErrors)).ConfigureAwait(false);
@@ -127,7 +131,8 @@ public sealed class FleetSimulator(HttpClient admin, HttpClient devices, TextWri
 
         return new SimulationResult(options.Devices, options.Interval, options.Duration,
             Summarise("enroll", enrollTimes, enrollErrors),
-            Summarise("check-in", checkIns, checkInErrors),
+            Summarise("check-in, first (with downloads)", checkIns, checkInErrors),
+            Summarise("check-in, steady", steadyCheckIns, steadyErrors),
             Summarise("report", reports, reportErrors),
             Summarise("download", downloads, downloadErrors),
             cpu,
@@ -145,7 +150,7 @@ public sealed class FleetSimulator(HttpClient admin, HttpClient devices, TextWri
             "| operation | count | errors | p50 ms | p99 ms | max ms |",
             "|---|---:|---:|---:|---:|---:|",
         };
-        foreach (var row in new[] { result.Enroll, result.CheckIn, result.Report, result.Download })
+        foreach (var row in new[] { result.Enroll, result.CheckIn, result.SteadyCheckIn, result.Report, result.Download })
         {
             lines.Add(string.Create(CultureInfo.InvariantCulture, $"| {row.Operation} | {row.Count} | {row.Errors} | {row.P50Ms:0.0} | {row.P99Ms:0.0} | {row.MaxMs:0.0} |"));
         }

@@ -17,12 +17,13 @@ public sealed class SimulatorTests : IDisposable
         var result = await new FleetSimulator(admin, devices, log).RunAsync(
             new SimulationOptions(20, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(1), 4), null, default);
 
-        Assert.Equal(0, result.Enroll.Errors + result.CheckIn.Errors + result.Report.Errors + result.Download.Errors);
+        Assert.Equal(0, result.Enroll.Errors + result.CheckIn.Errors + result.SteadyCheckIn.Errors + result.Report.Errors + result.Download.Errors);
         Assert.Equal(20, result.Enroll.Count);
         Assert.Equal(20, result.Download.Count);
-        Assert.True(result.CheckIn.Count >= 20, FleetSimulator.Table(result));
+        Assert.Equal(20, result.CheckIn.Count);
+        Assert.True(result.SteadyCheckIn.Count >= 1, FleetSimulator.Table(result));
         Assert.True(result.CheckIn.P99Ms >= result.CheckIn.P50Ms);
         Assert.Equal(20, (await center.Store.ListDevicesAsync("simulated", default)).Count(d => d.BaseVersion == "sim-desktop@1"));
-        Assert.Contains("| check-in |", FleetSimulator.Table(result), StringComparison.Ordinal);
+        Assert.Contains("| check-in, steady |", FleetSimulator.Table(result), StringComparison.Ordinal);
     }
 }
