@@ -65,7 +65,7 @@ internal sealed class EngineRig : IDisposable
         Health.BadBlobs.UnionWith(bad);
         var verifier = Publisher.Verifier();
         var stager = new ContentStager(Store, FetcherOverride ?? Fetcher, verifier, Layering);
-        Engine = new LifecycleEngine(new LifecycleStateStore(Layout), new HistoryLog(Layout), Layering, Guests, Health, stager, Settings, Time,
+        Engine = new LifecycleEngine(new LifecycleStateStore(Layout), new HistoryLog(Layout), Layering, Guests, Health, stager, Store, Settings, Time,
             NullLogger<LifecycleEngine>.Instance);
         _engines.Add(Engine);
         return Engine;

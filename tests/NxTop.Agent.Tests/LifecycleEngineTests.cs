@@ -180,6 +180,28 @@ public sealed class LifecycleEngineTests : IDisposable
     }
 
     [Fact]
+    public async Task Content_that_no_kept_version_uses_is_collected_after_a_commit()
+    {
+        _rig.PublishBase(1);
+        var apps = new List<ManifestBlob>();
+        for (var version = 1; version <= 3; version++)
+        {
+            apps.Add(_rig.Publisher.Raw([(byte)version, 1, 2]));
+            _rig.Fetcher.Add(_rig.Publisher.Publish(ContentKind.App, "office", version, [apps[^1]]));
+            var result = await Reconcile(EngineRig.Desired(1, generation: version, apps: [new ContentRef("office", version, "")]));
+            Assert.Equal(ReconcileOutcome.Committed, result.Outcome);
+        }
+
+        // Current (office 3) and previous (office 2) stay; office 1 is gone, with its manifest.
+        Assert.False(File.Exists(_rig.Layout.Blob(apps[0].Sha256)));
+        Assert.False(File.Exists(_rig.Layout.Manifest("office", 1)));
+        Assert.True(_rig.Store.HasBlob(apps[1]));
+        Assert.True(_rig.Store.HasBlob(apps[2]));
+        Assert.True(_rig.Store.HasBlob(_rig.Base1));
+        _rig.AssertConsistent();
+    }
+
+    [Fact]
     public async Task Rollback_now_returns_to_the_previous_committed_version_and_blocks_the_bad_one()
     {
         _rig.PublishBase(2);
@@ -204,9 +226,11 @@ public sealed class LifecycleEngineTests : IDisposable
         _rig.Health.Pending = new TaskCompletionSource<HealthResult>(); // the guest never answers
 
         var patch = Reconcile(EngineRig.Desired(2));
-        while (_rig.State.LoadJournal()?.Phase != TransactionPhase.Switched || _rig.Guests.Actions.Count < 3)
+        var deadline = TimeProvider.System.GetTimestamp();
+        while (_rig.Engine.InFlight is null && !patch.IsCompleted)
         {
-            await Task.Delay(20);
+            Assert.True(TimeProvider.System.GetElapsedTime(deadline) < TimeSpan.FromSeconds(30), "the transaction did not start");
+            await Task.Delay(5);
         }
 
         var ack = await _rig.Engine.RollbackNowAsync(CancellationToken.None);

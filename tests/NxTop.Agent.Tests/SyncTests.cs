@@ -348,8 +348,10 @@ public sealed class SyncAgentTests : IAsyncLifetime, IDisposable
         using var service = new SyncService(config, _rig.Engine, agent, trigger, _rig.Time, NullLogger<SyncService>.Instance);
 
         await service.StartAsync(CancellationToken.None);
+        var started = TimeProvider.System.GetTimestamp();
         while (agent.Last.LastSyncAt is null)
         {
+            Assert.True(TimeProvider.System.GetElapsedTime(started) < TimeSpan.FromSeconds(60), "the first sync did not finish");
             await Task.Delay(20);
         }
 

@@ -91,8 +91,9 @@ internal sealed class GuestLayering(StoreLayout layout, QemuImg qemuImg, GuestSe
     /// </summary>
     public async Task SwitchBaseAsync(GuestSelection? from, GuestSelection to, CancellationToken cancellationToken, Action<string>? step = null)
     {
-        if (to.Mode != ImageMode.Custom || from is null || !File.Exists(OsTop))
+        if (to.Mode != ImageMode.Custom || from is null || !File.Exists(OsTop) || from.BaseTop.Sha256 == to.BaseTop.Sha256)
         {
+            // Shared tops are recreated at start; an app-only change leaves the base (and the top) as it is.
             return;
         }
 

@@ -36,6 +36,7 @@ internal sealed partial class LifecycleEngine(
     IGuestController guests,
     IGuestHealthProbe health,
     ContentStager stager,
+    ContentStore store,
     GuestSettings settings,
     TimeProvider timeProvider,
     ILogger<LifecycleEngine> logger) : IDisposable
@@ -258,6 +259,22 @@ internal sealed partial class LifecycleEngine(
     private async Task<ReconcileResult> ApplyAsync(
         InstalledState installed, GuestSelection to, long generation, TimeSpan deadline, string cause, CancellationToken cancellationToken)
     {
+        // rollback-now at any point of the transaction cancels this; it takes effect at the health check.
+        using var abort = new CancellationTokenSource();
+        Volatile.Write(ref _healthAbort, abort);
+        try
+        {
+            return await ApplyCoreAsync(installed, to, generation, deadline, cause, abort, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Volatile.Write(ref _healthAbort, null);
+        }
+    }
+
+    private async Task<ReconcileResult> ApplyCoreAsync(
+        InstalledState installed, GuestSelection to, long generation, TimeSpan deadline, string cause, CancellationTokenSource abort, CancellationToken cancellationToken)
+    {
         var from = installed.Current;
         var journal = new TransactionJournal(
             Guid.CreateVersion7(timeProvider.GetUtcNow()).ToString("n")[..12], TransactionPhase.Staged, from, to, generation, timeProvider.GetUtcNow(), cause, null);
@@ -277,7 +294,7 @@ internal sealed partial class LifecycleEngine(
         Record(HistoryEvent.Applied, to.BaseRef, from?.Base.Version, $"switched from {Describe(from)} to {to}; health check within {deadline.TotalSeconds:0} s");
         Step?.Invoke("switched");
 
-        var result = await StartAndCheckAsync(to, deadline, cancellationToken).ConfigureAwait(false);
+        var result = await StartAndCheckAsync(to, deadline, abort, cancellationToken).ConfigureAwait(false);
         if (result.Healthy)
         {
             journal = Advance(journal, TransactionPhase.Committing, null);
@@ -287,6 +304,7 @@ internal sealed partial class LifecycleEngine(
             Step?.Invoke("committed-state");
             layering.DropRollbackTop();
             state.DeleteJournal();
+            CollectGarbage(installed);
             _lastError = null;
             Record(HistoryEvent.Committed, to.BaseRef, from?.Base.Version, $"{result.Reason}; {to} is last-known-good");
             var committed = to.ToString();
@@ -318,11 +336,9 @@ internal sealed partial class LifecycleEngine(
         return new ReconcileResult(ReconcileOutcome.RolledBack, _lastError);
     }
 
-    private async Task<HealthResult> StartAndCheckAsync(GuestSelection to, TimeSpan deadline, CancellationToken cancellationToken)
+    private async Task<HealthResult> StartAndCheckAsync(GuestSelection to, TimeSpan deadline, CancellationTokenSource abort, CancellationToken cancellationToken)
     {
-        using var abort = new CancellationTokenSource();
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, abort.Token);
-        Volatile.Write(ref _healthAbort, abort);
         try
         {
             var config = await layering.PrepareForStartAsync(to, cancellationToken).ConfigureAwait(false);
@@ -338,9 +354,18 @@ internal sealed partial class LifecycleEngine(
         {
             return new HealthResult(false, "rollback requested by the operator (nxtopctl rollback-now)");
         }
-        finally
+    }
+
+    /// <summary>After a commit, content that no kept selection names is deleted (the journal is gone, so nothing in flight needs it).</summary>
+    private void CollectGarbage(InstalledState installed)
+    {
+        var keep = new[] { installed.Current, installed.LastKnownGood, installed.Previous }
+            .OfType<GuestSelection>()
+            .SelectMany(s => s.Apps.Prepend(s.Base));
+        var freed = store.CollectGarbage(keep);
+        if (freed > 0)
         {
-            Volatile.Write(ref _healthAbort, null);
+            LogCollected(freed);
         }
     }
 
@@ -399,6 +424,9 @@ internal sealed partial class LifecycleEngine(
 
     [LoggerMessage(EventId = 204, Level = LogLevel.Warning, Message = "Recovered transaction {Id} interrupted at '{Phase}'; the guest runs {Current}")]
     private partial void LogRecovered(string id, string phase, string current);
+
+    [LoggerMessage(EventId = 206, Level = LogLevel.Information, Message = "Freed {Bytes} bytes of content that no kept version uses")]
+    private partial void LogCollected(long bytes);
 
     [LoggerMessage(EventId = 205, Level = LogLevel.Information, Message = "Started guest {Guest} on {Selection}")]
     private partial void LogGuestStarted(string guest, string selection);

@@ -152,6 +152,38 @@ internal sealed class ContentStore(StoreLayout layout, long maxBlobBytes)
         return new StoreVerification(problems.Count == 0, blobs, problems, removed);
     }
 
+    /// <summary>
+    /// Deletes blobs and manifests that none of <paramref name="keep"/> names (the current, last-good
+    /// and previous selections, and a transaction in flight). Returns the bytes freed. Partial
+    /// downloads stay: the next sync resumes them.
+    /// </summary>
+    public long CollectGarbage(IEnumerable<ContentManifest> keep)
+    {
+        var kept = keep.ToList();
+        var blobs = kept.SelectMany(m => m.Blobs).Select(b => b.Sha256).ToHashSet(StringComparer.Ordinal);
+        var manifests = kept.Select(m => Layout.Manifest(m.Name, m.Version)).ToHashSet(StringComparer.Ordinal);
+        long freed = 0;
+        if (Directory.Exists(Layout.BlobsDirectory))
+        {
+            foreach (var path in Directory.EnumerateFiles(Layout.BlobsDirectory).Where(p => !blobs.Contains(Path.GetFileName(p))).ToList())
+            {
+                freed += new FileInfo(path).Length;
+                File.Delete(path);
+            }
+        }
+
+        if (Directory.Exists(Layout.ManifestsDirectory))
+        {
+            foreach (var path in Directory.EnumerateFiles(Layout.ManifestsDirectory, "*.json", SearchOption.AllDirectories).Where(p => !manifests.Contains(p)).ToList())
+            {
+                File.Delete(path);
+            }
+        }
+
+        Posix.FsyncDirectory(Layout.BlobsDirectory);
+        return freed;
+    }
+
     public static string HashFile(string path)
     {
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
