@@ -53,7 +53,20 @@ public static class TopLayer
         var sysinitWants = Path.Combine(tree, "etc/systemd/system/sysinit.target.wants");
         Directory.CreateDirectory(sysinitWants);
         File.CreateSymbolicLink(Path.Combine(sysinitWants, "nxtop-initrd-net-release.service"), "/etc/systemd/system/nxtop-initrd-net-release.service");
+
+        // Units that make no sense in a live, read-only appliance and only take CPU from the boot (e2scrub_reap alone
+        // kept dom0's only vCPU busy for a minute under TCG): masked, as 'systemctl mask' would.
+        foreach (var unit in MaskedUnits)
+        {
+            File.CreateSymbolicLink(Path.Combine(tree, "etc/systemd/system", unit), "/dev/null");
+        }
     }
+
+    /// <summary>Units masked in the appliance: no ext4-on-LVM to scrub, no apt upgrades, no dpkg database to back up, no disk to trim.</summary>
+    public static IReadOnlyList<string> MaskedUnits { get; } =
+    [
+        "e2scrub_reap.service", "e2scrub_all.timer", "apt-daily.timer", "apt-daily-upgrade.timer", "dpkg-db-backup.timer", "fstrim.timer",
+    ];
 
     private static void Write(string tree, string relative, string content, UnixFileMode mode)
     {

@@ -1,0 +1,53 @@
+using NxTop.Build.Images;
+
+namespace NxTop.Build.Tests;
+
+public sealed class TopLayerTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private string Stage()
+    {
+        var agent = _dir.Write("in/nxtop-agent", "agent");
+        var host = _dir.Write("in/ssh/ssh_host_ed25519_key", "private");
+        _dir.Write("in/ssh/ssh_host_ed25519_key.pub", "ssh-ed25519 AAAA root@nxtop");
+        var tree = Path.Combine(_dir.Path, "top");
+        TopLayer.Stage(tree, Path.Combine(Repo.Root, "appliance", "overlay"), Rendering.For("none"), agent,
+            new BuildKeys(Path.GetDirectoryName(host)!, host, host + ".pub", null, null));
+        return tree;
+    }
+
+    [Fact]
+    public void The_agent_and_the_nic_release_are_enabled_as_systemctl_enable_would()
+    {
+        var tree = Stage();
+
+        Assert.Equal("/etc/systemd/system/nxtop-agent.service",
+            new FileInfo(Path.Combine(tree, "etc/systemd/system/multi-user.target.wants/nxtop-agent.service")).LinkTarget);
+        Assert.Equal("/etc/systemd/system/nxtop-initrd-net-release.service",
+            new FileInfo(Path.Combine(tree, "etc/systemd/system/sysinit.target.wants/nxtop-initrd-net-release.service")).LinkTarget);
+        Assert.True(File.Exists(Path.Combine(tree, "etc/systemd/system/nxtop-initrd-net-release.service")));
+    }
+
+    [Fact]
+    public void Units_useless_in_a_live_appliance_are_masked()
+    {
+        var tree = Stage();
+
+        foreach (var unit in new[] { "e2scrub_reap.service", "e2scrub_all.timer", "apt-daily.timer" })
+        {
+            Assert.Equal("/dev/null", new FileInfo(Path.Combine(tree, "etc/systemd/system", unit)).LinkTarget);
+        }
+    }
+
+    [Fact]
+    public void The_host_key_is_private_and_the_agent_executable()
+    {
+        var tree = Stage();
+
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(tree, "etc/ssh/ssh_host_ed25519_key")));
+        Assert.True(File.GetUnixFileMode(Path.Combine(tree, "usr/lib/nxtop/nxtop-agent")).HasFlag(UnixFileMode.UserExecute));
+    }
+}
