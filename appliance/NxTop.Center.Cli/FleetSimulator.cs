@@ -24,7 +24,8 @@ public sealed record SimulationResult(
     LatencySummary Report,
     LatencySummary Download,
     double? CenterCpuPercent,
-    IReadOnlyDictionary<string, int> ErrorKinds);
+    IReadOnlyDictionary<string, int> ErrorKinds,
+    ServerTimings? Server = null);
 
 /// <summary>
 /// N simulated agents against one Center, over HTTP with the contract types: enroll with a
@@ -89,6 +90,11 @@ public sealed class FleetSimulator(HttpClient admin, HttpClient devices, TextWri
         var steadyErrors = 0;
         var reportErrors = 0;
         var downloadErrors = 0;
+        using (var clear = await admin.DeleteAsync(CenterRoutes.AdminTimings, cancellationToken).ConfigureAwait(false))
+        {
+            await EnsureAsync(clear, "clear the server timings").ConfigureAwait(false);
+        }
+
         var cpuBefore = CpuTime(centerPid);
         var wall = Stopwatch.StartNew();
         await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
@@ -128,6 +134,7 @@ public sealed class FleetSimulator(HttpClient admin, HttpClient devices, TextWri
         wall.Stop();
         var cpuAfter = CpuTime(centerPid);
         double? cpu = cpuBefore is { } before && cpuAfter is { } after ? (after - before).TotalMilliseconds / wall.Elapsed.TotalMilliseconds * 100 : null;
+        var server = await admin.GetFromJsonAsync(CenterRoutes.AdminTimings, CenterJsonContext.Default.ServerTimings, cancellationToken).ConfigureAwait(false);
 
         return new SimulationResult(options.Devices, options.Interval, options.Duration,
             Summarise("enroll", enrollTimes, enrollErrors),
@@ -136,7 +143,8 @@ public sealed class FleetSimulator(HttpClient admin, HttpClient devices, TextWri
             Summarise("report", reports, reportErrors),
             Summarise("download", downloads, downloadErrors),
             cpu,
-            errorKinds.ToDictionary(StringComparer.Ordinal));
+            errorKinds.ToDictionary(StringComparer.Ordinal),
+            server);
     }
 
     public static string Table(SimulationResult result)
@@ -153,6 +161,11 @@ public sealed class FleetSimulator(HttpClient admin, HttpClient devices, TextWri
         foreach (var row in new[] { result.Enroll, result.CheckIn, result.SteadyCheckIn, result.Report, result.Download })
         {
             lines.Add(string.Create(CultureInfo.InvariantCulture, $"| {row.Operation} | {row.Count} | {row.Errors} | {row.P50Ms:0.0} | {row.P99Ms:0.0} | {row.MaxMs:0.0} |"));
+        }
+
+        foreach (var row in result.Server?.Operations ?? [])
+        {
+            lines.Add(string.Create(CultureInfo.InvariantCulture, $"| server: {row.Operation} | {row.Count} | | {row.P50Ms:0.0} | {row.P99Ms:0.0} | {row.MaxMs:0.0} |"));
         }
 
         foreach (var (kind, count) in result.ErrorKinds.OrderBy(e => e.Key, StringComparer.Ordinal))

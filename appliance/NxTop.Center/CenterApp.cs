@@ -51,6 +51,7 @@ public static class CenterApp
         services.AddSingleton<Publisher>();
         services.AddSingleton<DesiredStateResolver>();
         services.AddSingleton<ContactRecorder>();
+        services.AddSingleton<RequestTimings>();
         services.AddHostedService<CenterStartup>();
         services.AddSingleton<ContactFlusher>();
         services.AddHostedService(sp => sp.GetRequiredService<ContactFlusher>());
@@ -82,6 +83,7 @@ public static class CenterApp
     public static void UseCenter(WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        app.Use(RequestTimings.MiddlewareAsync);
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseAuthentication();

@@ -25,5 +25,8 @@ public sealed class SimulatorTests : IDisposable
         Assert.True(result.CheckIn.P99Ms >= result.CheckIn.P50Ms);
         Assert.Equal(20, (await center.Store.ListDevicesAsync("simulated", default)).Count(d => d.BaseVersion == "sim-desktop@1"));
         Assert.Contains("| check-in, steady |", FleetSimulator.Table(result), StringComparison.Ordinal);
+        var serverCheckIns = Assert.Single(result.Server!.Operations, o => o.Operation == "GetDesiredState");
+        Assert.Equal(result.CheckIn.Count + result.SteadyCheckIn.Count, serverCheckIns.Count);
+        Assert.Contains("| server: GetDesiredState |", FleetSimulator.Table(result), StringComparison.Ordinal);
     }
 }

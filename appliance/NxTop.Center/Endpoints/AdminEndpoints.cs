@@ -74,6 +74,13 @@ internal static class AdminEndpoints
             .Produces(204).ProducesProblem(404).WithName("UnassignGroup");
 
         admin.MapGet(CenterRoutes.AdminFleet, FleetAsync).Produces<FleetOverview>().WithName("FleetOverview");
+        admin.MapGet(CenterRoutes.AdminTimings, (RequestTimings timings) => Results.Json(timings.Snapshot(), CenterJsonContext.Default.ServerTimings))
+            .Produces<ServerTimings>().WithName("GetTimings").WithSummary("Server-side durations of the agents' calls");
+        admin.MapDelete(CenterRoutes.AdminTimings, (RequestTimings timings) =>
+        {
+            timings.Clear();
+            return Results.NoContent();
+        }).Produces(204).WithName("ClearTimings");
     }
 
     private static async Task<IResult> UploadBlobAsync(HttpContext context, string? sha256, BlobStore blobs, IOptions<CenterOptions> options, ILogger<CenterStartup> logger)

@@ -31,4 +31,5 @@ namespace NxTop.Contracts.Center;
 [JsonSerializable(typeof(IReadOnlyList<DeviceSummary>))]
 [JsonSerializable(typeof(DeviceDetail))]
 [JsonSerializable(typeof(FleetOverview))]
+[JsonSerializable(typeof(ServerTimings))]
 public sealed partial class CenterJsonContext : JsonSerializerContext;

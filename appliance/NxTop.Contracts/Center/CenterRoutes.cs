@@ -27,6 +27,7 @@ public static class CenterRoutes
     public const string AdminGroupAssignmentTemplate = "/api/v1/admin/groups/{name}/assignment";
     public const string AdminFleet = "/api/v1/admin/fleet";
     public const string AdminPublisherKey = "/api/v1/admin/publisher-key";
+    public const string AdminTimings = "/api/v1/admin/timings";
 
     public static string Commands(string deviceId) => Fill(CommandsTemplate, "{id}", deviceId);
 
