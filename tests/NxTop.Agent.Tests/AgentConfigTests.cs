@@ -103,6 +103,15 @@ public sealed class AgentConfigTests
     [InlineData("stateDirectory", "~/nxtop")]
     [InlineData("xlPath", "bin/xl")]
     [InlineData("xlPath", " ")]
+    [InlineData("qemuImgPath", "usr/bin/qemu-img")]
+    [InlineData("xenstoreReadPath", "")]
+    [InlineData("trustedKeysDirectory", "keys")]
+    [InlineData("guestKernel", "grub.bin")]
+    [InlineData("guestName", "My Desktop")]
+    [InlineData("guestBridge", "xenbr0, evil")]
+    [InlineData("desiredStateFile", "desired.json")]
+    [InlineData("inventoryRoot", "sys")]
+    [InlineData("guestConsoleLogDirectory", "log")]
     public void An_invalid_string_is_named(string field, string value)
     {
         var json = field == "centerUrl"
@@ -113,6 +122,40 @@ public sealed class AgentConfigTests
 
         Assert.Equal($"{Path}: {field}: ", ex.Message[..(Path.Length + field.Length + 4)]);
         Assert.Contains($"'{value}'", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("guestMemoryMiB", 32)]
+    [InlineData("guestVcpus", 0)]
+    [InlineData("guestVcpus", 129)]
+    [InlineData("maxBlobBytes", 0)]
+    public void An_out_of_range_number_is_named(string field, long value)
+    {
+        var ex = Invalid($$"""{ "centerUrl": "https://c", "{{field}}": {{value}} }""");
+
+        Assert.StartsWith($"{Path}: {field}: must be", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_empty_enrollment_token_is_an_error()
+    {
+        var ex = Invalid("""{ "centerUrl": "https://c", "enrollmentToken": "" }""");
+
+        Assert.Equal($"{Path}: enrollmentToken: must not be empty (leave it out instead)", ex.Message);
+    }
+
+    [Fact]
+    public void The_lifecycle_fields_load_with_their_values()
+    {
+        var config = Parse("""
+            { "centerUrl": "https://c", "enrollmentToken": "t-1", "guestName": "desk", "guestMemoryMiB": 2048, "guestVcpus": 2,
+              "maxBlobBytes": 1073741824, "desiredStateFile": "/etc/nxtop/desired-state.json", "guestConsoleLogDirectory": null }
+            """);
+
+        Assert.Equal(("t-1", "desk", 2048, 2, 1L << 30), (config.EnrollmentToken, config.GuestName, config.GuestMemoryMiB, config.GuestVcpus, config.MaxBlobBytes));
+        Assert.Equal("/etc/nxtop/desired-state.json", config.DesiredStateFile);
+        Assert.Null(config.GuestConsoleLogDirectory);
+        Assert.Equal("/usr/share/nxtop/keys", config.TrustedKeysDirectory);
     }
 
     [Fact]
