@@ -130,6 +130,8 @@ public sealed class SyncAgentTests : IAsyncLifetime, IDisposable
 
     public bool Online { get; set; } = true;
 
+    public bool Killed { get; set; }
+
     public Task InitializeAsync()
     {
         _chain = _rig.PublishBase(2);
@@ -170,6 +172,13 @@ public sealed class SyncAgentTests : IAsyncLifetime, IDisposable
         {
             _unauthorized.Add(request);
             return TestResponse.Empty(401);
+        }
+
+        if (request.Path == ApiRoutes.DesiredState("dev-1") && Killed)
+        {
+            return TestResponse.Json(JsonSerializer.Serialize(
+                new NxTop.Contracts.Center.DeviceCommand("kill-1", NxTop.Contracts.Center.DeviceCommandKind.Wipe, DateTimeOffset.UnixEpoch),
+                NxTop.Contracts.Center.CenterJsonContext.Default.DeviceCommand), status: 410);
         }
 
         if (request.Path == ApiRoutes.DesiredState("dev-1"))
@@ -337,6 +346,31 @@ public sealed class SyncAgentTests : IAsyncLifetime, IDisposable
 
         Assert.Equal(1, _rig.CurrentBase);
         Assert.Equal(GuestState.Running, _rig.Guests.Runtime.State);
+    }
+
+    [Fact]
+    public async Task A_wipe_order_destroys_the_guest_and_deletes_content_disks_state_and_credential()
+    {
+        var agent = Agent();
+        await agent.RunOnceAsync(CancellationToken.None);
+        Assert.True(File.Exists(_rig.Layering.OsTop));
+        Killed = true;
+
+        await agent.RunOnceAsync(CancellationToken.None);
+
+        Assert.Equal(GuestState.Absent, _rig.Guests.Runtime.State);
+        Assert.Equal("stop", _rig.Guests.Actions[^1]);
+        Assert.True(File.Exists(_rig.Layout.Wiped));
+        Assert.Equal(["wiped.json"], Directory.EnumerateFileSystemEntries(_rig.Layout.Root).Select(Path.GetFileName));
+        Assert.Contains("wipe", agent.Last.CenterError, StringComparison.Ordinal);
+
+        // Afterwards the agent stays idle: no calls, no guest.
+        var calls = _center.Requests.Count;
+        Killed = false;
+        await agent.RunOnceAsync(CancellationToken.None);
+        await _rig.Engine.EnsureGuestRunningAsync(CancellationToken.None);
+        Assert.Equal(calls, _center.Requests.Count);
+        Assert.Equal(GuestState.Absent, _rig.Guests.Runtime.State);
     }
 
     [Fact]

@@ -223,6 +223,7 @@ internal sealed class TestHttpServer : IAsyncDisposable
         206 => "Partial Content",
         401 => "Unauthorized",
         404 => "Not Found",
+        410 => "Gone",
         416 => "Range Not Satisfiable",
         503 => "Service Unavailable",
         _ => "Status",

@@ -166,6 +166,39 @@ internal sealed partial class LifecycleEngine(
         }
     }
 
+    /// <summary>
+    /// The Center's wipe order for a lost or stolen device: destroy the guest, then delete the
+    /// content, the user's differencing disks, the state and the credential. Only a marker
+    /// (<see cref="StoreLayout.Wiped"/>) stays, so the agent stays idle afterwards.
+    /// </summary>
+    public async Task WipeAsync(string commandId, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            _lockedOut = true;
+            await guests.StopAsync(settings.Name, TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
+            var layout = store.Layout;
+            AtomicFile.WriteAllText(layout.Wiped, $"{{\"command\":\"{commandId}\",\"at\":\"{timeProvider.GetUtcNow():O}\"}}");
+            foreach (var directory in new[] { layout.GuestsDirectory, Path.Combine(layout.Root, "blobs"), layout.ManifestsDirectory, layout.StateDirectory })
+            {
+                if (Directory.Exists(directory))
+                {
+                    Directory.Delete(directory, recursive: true);
+                }
+            }
+
+            Posix.FsyncDirectory(layout.Root);
+            LogWiped(commandId);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public bool IsWiped => File.Exists(store.Layout.Wiped);
+
     /// <summary>Starts the guest from the installed chain if it is not running (and not locked out). The guest runs from the local cache only.</summary>
     public async Task EnsureGuestRunningAsync(CancellationToken cancellationToken)
     {
@@ -182,7 +215,7 @@ internal sealed partial class LifecycleEngine(
 
     private async Task EnsureGuestRunningLockedAsync(CancellationToken cancellationToken)
     {
-        if (_lockedOut || state.LoadInstalled().Current is not { } current)
+        if (_lockedOut || IsWiped || state.LoadInstalled().Current is not { } current)
         {
             return;
         }
@@ -424,6 +457,9 @@ internal sealed partial class LifecycleEngine(
 
     [LoggerMessage(EventId = 204, Level = LogLevel.Warning, Message = "Recovered transaction {Id} interrupted at '{Phase}'; the guest runs {Current}")]
     private partial void LogRecovered(string id, string phase, string current);
+
+    [LoggerMessage(EventId = 207, Level = LogLevel.Critical, Message = "Wiped this device on the Center's order {CommandId}: guest destroyed, content, disks, state and credential deleted")]
+    private partial void LogWiped(string commandId);
 
     [LoggerMessage(EventId = 206, Level = LogLevel.Information, Message = "Freed {Bytes} bytes of content that no kept version uses")]
     private partial void LogCollected(long bytes);

@@ -44,6 +44,9 @@ internal sealed record StoreLayout(string Root)
 
     public string Outbox => Path.Combine(StateDirectory, "outbox");
 
+    /// <summary>Left by a wipe ordered by the Center; while it exists the agent does nothing but report it in the status.</summary>
+    public string Wiped => Path.Combine(Root, "wiped.json");
+
     public void CreateDirectories()
     {
         foreach (var directory in new[] { BlobsDirectory, PartialDirectory, ManifestsDirectory, GuestsDirectory, StateDirectory, Outbox })

@@ -13,6 +13,13 @@ internal sealed class CenterException(HttpStatusCode status, string message) : E
     public HttpStatusCode Status { get; } = status;
 }
 
+/// <summary>The Center answered 410 Gone with a device command: the device was reported lost or stolen.</summary>
+internal sealed class DeviceWipeOrderedException(NxTop.Contracts.Center.DeviceCommand command)
+    : Exception($"the Center ordered a wipe (command {command.Id}, issued {command.IssuedAt:u})")
+{
+    public NxTop.Contracts.Center.DeviceCommand Command { get; } = command;
+}
+
 /// <summary>The Center's HTTP API (<see cref="ApiRoutes"/>), with the device credential as a Bearer token.</summary>
 internal sealed class CenterClient(HttpClient http, Uri centerUrl)
 {
@@ -34,7 +41,26 @@ internal sealed class CenterClient(HttpClient http, Uri centerUrl)
     public async Task<DesiredState?> GetDesiredStateAsync(DeviceIdentity identity, CancellationToken cancellationToken)
     {
         using var message = new HttpRequestMessage(HttpMethod.Get, Resolve(ApiRoutes.DesiredState(identity.DeviceId)));
-        using var response = await SendAsync(message, identity, cancellationToken).ConfigureAwait(false);
+        message.Headers.Authorization = Bearer(identity);
+        using var gone = await SendRawAsync(message, cancellationToken).ConfigureAwait(false);
+        if (gone.StatusCode == HttpStatusCode.Gone)
+        {
+            NxTop.Contracts.Center.DeviceCommand? command = null;
+            try
+            {
+                command = await gone.Content.ReadFromJsonAsync(NxTop.Contracts.Center.CenterJsonContext.Default.DeviceCommand, cancellationToken).ConfigureAwait(false);
+            }
+            catch (System.Text.Json.JsonException)
+            {
+            }
+
+            if (command is { Kind: NxTop.Contracts.Center.DeviceCommandKind.Wipe })
+            {
+                throw new DeviceWipeOrderedException(command);
+            }
+        }
+
+        var response = EnsureSuccess(message, gone);
         return response.StatusCode == HttpStatusCode.NoContent
             ? null
             : await ReadAsync(response, ContractsJsonContext.Default.DesiredState, cancellationToken).ConfigureAwait(false);
@@ -77,6 +103,11 @@ internal sealed class CenterClient(HttpClient http, Uri centerUrl)
             message.Headers.Authorization = Bearer(identity);
         }
 
+        return EnsureSuccess(message, await SendRawAsync(message, cancellationToken).ConfigureAwait(false));
+    }
+
+    private async Task<HttpResponseMessage> SendRawAsync(HttpRequestMessage message, CancellationToken cancellationToken)
+    {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(RequestTimeout);
         HttpResponseMessage response;
@@ -89,6 +120,12 @@ internal sealed class CenterClient(HttpClient http, Uri centerUrl)
             throw new HttpRequestException($"{message.Method} {message.RequestUri}: no answer within {RequestTimeout.TotalSeconds:0} s", ex);
         }
 
+        return response;
+    }
+
+    /// <summary>Hands the response on, or disposes it and throws <see cref="CenterException"/>.</summary>
+    private static HttpResponseMessage EnsureSuccess(HttpRequestMessage message, HttpResponseMessage response)
+    {
         if (!response.IsSuccessStatusCode)
         {
             var status = response.StatusCode;

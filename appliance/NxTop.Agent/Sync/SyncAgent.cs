@@ -72,6 +72,12 @@ internal sealed partial class SyncAgent(
 
     public async Task RunOnceAsync(CancellationToken cancellationToken)
     {
+        if (engine.IsWiped)
+        {
+            Volatile.Write(ref _last, SyncSnapshot.None with { LastSyncAt = timeProvider.GetUtcNow(), CenterError = "this device was wiped on the Center's order" });
+            return;
+        }
+
         string? centerError = null;
         var reachable = false;
         var identity = disconnected.LoadIdentity();
@@ -94,6 +100,12 @@ internal sealed partial class SyncAgent(
         {
             centerError = ex.Message;
             LogCenterUnreachable(ex.Message);
+        }
+        catch (DeviceWipeOrderedException ex)
+        {
+            await engine.WipeAsync(ex.Command.Id, cancellationToken).ConfigureAwait(false);
+            Volatile.Write(ref _last, SyncSnapshot.None with { LastSyncAt = timeProvider.GetUtcNow(), CenterError = ex.Message });
+            return;
         }
 
         desired ??= disconnected.LoadDesired() ?? LoadLocalDesiredState();
