@@ -69,6 +69,7 @@ internal sealed record TransactionJournal(
 [JsonSerializable(typeof(StatusReport))]
 [JsonSerializable(typeof(Sync.DeviceIdentity))]
 [JsonSerializable(typeof(Sync.ContactRecord))]
+[JsonSerializable(typeof(NxTop.Contracts.Center.DeviceCommand))]
 internal sealed partial class AgentStateJsonContext : JsonSerializerContext;
 
 /// <summary>The state files, each written atomically.</summary>

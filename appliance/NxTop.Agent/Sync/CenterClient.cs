@@ -48,7 +48,7 @@ internal sealed class CenterClient(HttpClient http, Uri centerUrl)
             NxTop.Contracts.Center.DeviceCommand? command = null;
             try
             {
-                command = await gone.Content.ReadFromJsonAsync(NxTop.Contracts.Center.CenterJsonContext.Default.DeviceCommand, cancellationToken).ConfigureAwait(false);
+                command = await gone.Content.ReadFromJsonAsync(AgentStateJsonContext.Default.DeviceCommand, cancellationToken).ConfigureAwait(false);
             }
             catch (System.Text.Json.JsonException)
             {
