@@ -72,6 +72,11 @@ Task("Reproducibility")
     .IsDependentOn("__PublishAgent")
     .Does<BuildContext>(Steps.Reproducibility);
 
+Task("Center")
+    .Description("Starts NxTop Center with no set-up (SQLite and content under its default data folder; the first admin credential is written to a 0600 file there). Ctrl-C stops it.")
+    .IsDependentOn("__CompileTools")
+    .Does<BuildContext>(Steps.Center);
+
 Task("Run")
     .Description("Boots the last built image in QEMU for a person: serial console on this terminal, the SSH command printed. --format=iso-bios|iso-uefi|usb-uefi|pxe-bios|pxe-uefi|ipxe (default iso-bios).")
     .IsDependentOn("__CompileTools")

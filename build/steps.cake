@@ -107,6 +107,20 @@ public static class Steps
         Cli(ctx, b, args, env);
     }
 
+    public static void Center(ICakeContext ctx, BuildContext b)
+    {
+        var exit = ctx.StartProcess("dotnet", new ProcessSettings
+        {
+            Arguments = new ProcessArgumentBuilder().Append("run").Append("--no-build").Append("-c").Append(b.Configuration)
+                .Append("--project").AppendQuoted(b.Root.CombineWithFilePath("appliance/NxTop.Center/NxTop.Center.csproj").FullPath),
+            WorkingDirectory = b.Root,
+        });
+        if (exit != 0)
+        {
+            throw new CakeException($"nxtop-center exited with {exit}.");
+        }
+    }
+
     public static void Run(ICakeContext ctx, BuildContext b)
     {
         var runner = b.Artifacts.CombineWithFilePath($"bin/NxTop.Run/{b.Configuration.ToLowerInvariant()}/nxtop-run.dll");

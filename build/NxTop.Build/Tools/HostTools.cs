@@ -40,6 +40,7 @@ public sealed class HostTools(Func<string, bool> exists)
         new("OVMF UEFI firmware (boot tests)", "ovmf", ["/usr/share/ovmf/OVMF.fd"]),
         new("ssh-keygen (per-build keys, signatures)", "openssh-client", ["ssh-keygen"]),
         new("sshd (the harness self-tests run a local sshd)", "openssh-server", ["/usr/sbin/sshd"]),
+        new("PostgreSQL server (NxTop Center's PostgreSQL tests start a throwaway one)", "postgresql", ["/usr/lib/postgresql"]),
         new("Debian archive keyring (verifies the mirror)", "debian-archive-keyring", ["/usr/share/keyrings/debian-archive-keyring.gpg"]),
     ];
 
