@@ -20,6 +20,44 @@ public sealed record BuildRequest(string SpecPath, string? Profile, string Agent
 /// </summary>
 public sealed class ApplianceBuild(Workspace workspace, ProcessRunner runner, Action<string> log, TimeProvider time)
 {
+    /// <summary>
+    /// The spec's publisher keys as absolute paths (relative ones are taken from the spec file's folder), each checked
+    /// to be an ECDSA P-256 public key in PEM, so a wrong file fails before any work.
+    /// </summary>
+    public static IReadOnlyList<string> PublisherKeys(LoadedSpec loaded)
+    {
+        var specDir = Path.GetDirectoryName(Path.GetFullPath(loaded.SourceFiles[0]))!;
+        var result = new List<string>();
+        var keys = loaded.Spec.Agent.PublisherKeys;
+        for (var i = 0; i < keys.Count; i++)
+        {
+            var path = Path.GetFullPath(keys[i], specDir);
+            var where = $"{loaded.SourceFiles[0]}: $.agent.publisherKeys[{i}]";
+            if (!File.Exists(path))
+            {
+                throw new NxTopBuildException($"{where}: {path} does not exist; expected a PEM public key (nxtop-center-admin keygen writes publisher.pub.pem).");
+            }
+
+            try
+            {
+                using var ecdsa = System.Security.Cryptography.ECDsa.Create();
+                ecdsa.ImportFromPem(File.ReadAllText(path));
+                if (ecdsa.KeySize != 256 || !File.ReadAllText(path).Contains("BEGIN PUBLIC KEY", StringComparison.Ordinal))
+                {
+                    throw new NxTopBuildException($"{where}: {path} is not an ECDSA P-256 public key (got a {ecdsa.KeySize}-bit key or a private key); the agent verifies ecdsa-p256-sha256 signatures.");
+                }
+            }
+            catch (Exception e) when (e is ArgumentException or System.Security.Cryptography.CryptographicException)
+            {
+                throw new NxTopBuildException($"{where}: {path} is not a PEM ECDSA public key ({e.Message}).");
+            }
+
+            result.Add(path);
+        }
+
+        return result;
+    }
+
     public async Task<BuildManifest> RunAsync(BuildRequest request, CancellationToken ct)
     {
         var loaded = SpecLoader.Load(request.SpecPath, request.Profile);
@@ -27,6 +65,7 @@ public sealed class ApplianceBuild(Workspace workspace, ProcessRunner runner, Ac
         log($"Spec {string.Join(" + ", loaded.SourceFiles)} is valid (sha256 {loaded.Sha256[..16]}); building {spec.ImageId} as {string.Join(", ", spec.Image.Formats)}.");
         var writers = new ImageWriters([new IsoWriter(runner, log), new PxeWriter(runner, log)]);
         writers.CheckAll(spec.Image.Formats);
+        PublisherKeys(loaded);
         if (!File.Exists(request.AgentBinary))
         {
             throw new NxTopBuildException($"The agent binary {request.AgentBinary} does not exist. Publish it first (the Cake target does: ./build.sh).");
@@ -56,7 +95,7 @@ public sealed class ApplianceBuild(Workspace workspace, ProcessRunner runner, Ac
 
         var configs = new BootConfigRenderer(new TemplateRenderer(workspace.TemplatesDir)).Render(loaded, authorized);
         var topTree = Path.Combine(staging, "top");
-        TopLayer.Stage(topTree, workspace.OverlayDir, configs, request.AgentBinary, keys);
+        TopLayer.Stage(topTree, workspace.OverlayDir, configs, request.AgentBinary, keys, PublisherKeys(loaded));
         var topSquashfs = Path.Combine(staging, "nxtop.squashfs");
         await rootfs.MakeSquashfsAsync(topTree, topSquashfs, spec.Image.Compression, request.SourceDateEpoch, [], ct, allRoot: true);
 

@@ -197,7 +197,7 @@ public class SpecLoaderTests
     [InlineData("""{ "image": { "formats": ["disk"] } }""", "$.image.formats[0]", "expected one of \"iso\", \"pxe\".")]
     [InlineData("""{ "boot": [] }""", "$.boot", "got list []; expected an object with fields timeoutSeconds, defaultEntry.")]
     [InlineData("""{ "name": null }""", "$.name", "is null; expected a string.")]
-    [InlineData("""{ "agent": null }""", "$.agent", "is null; expected an object with fields centerUrl, pollIntervalSeconds.")]
+    [InlineData("""{ "agent": null }""", "$.agent", "is null; expected an object with fields centerUrl, pollIntervalSeconds, enrollmentToken, publisherKeys.")]
     public void A_wrong_type_in_a_profile_is_reported_with_the_profile_path_and_expectation(string dropIn, string path, string message)
     {
         using var spec = new TempSpec();

@@ -1,3 +1,4 @@
+using NxTop.Build.Spec;
 using NxTop.Build.Images;
 
 namespace NxTop.Build.Tests;
@@ -49,5 +50,53 @@ public sealed class TopLayerTests : IDisposable
 
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(tree, "etc/ssh/ssh_host_ed25519_key")));
         Assert.True(File.GetUnixFileMode(Path.Combine(tree, "usr/lib/nxtop/nxtop-agent")).HasFlag(UnixFileMode.UserExecute));
+    }
+}
+
+public sealed class PublisherKeyTests : IDisposable
+{
+    private readonly TempSpec _spec = new();
+
+    public void Dispose() => _spec.Dispose();
+
+    private static string P256PublicPem()
+    {
+        using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        return key.ExportSubjectPublicKeyInfoPem();
+    }
+
+    [Fact]
+    public void Keys_are_resolved_from_the_spec_folder_and_baked_into_the_top_layer()
+    {
+        File.WriteAllText(Path.Combine(Path.GetDirectoryName(_spec.SpecPath)!, "publisher.pub.pem"), P256PublicPem());
+        _spec.EditSpec(root => root["agent"]!["publisherKeys"] = new System.Text.Json.Nodes.JsonArray("publisher.pub.pem"));
+
+        var keys = ApplianceBuild.PublisherKeys(SpecLoader.Load(_spec.SpecPath, null));
+
+        var key = Assert.Single(keys);
+        Assert.Equal(Path.Combine(Path.GetDirectoryName(_spec.SpecPath)!, "publisher.pub.pem"), key);
+    }
+
+    [Fact]
+    public void A_missing_key_file_names_the_spec_and_the_field()
+    {
+        _spec.EditSpec(root => root["agent"]!["publisherKeys"] = new System.Text.Json.Nodes.JsonArray("nope.pem"));
+
+        var ex = Assert.Throws<NxTopBuildException>(() => ApplianceBuild.PublisherKeys(SpecLoader.Load(_spec.SpecPath, null)));
+
+        Assert.Contains("$.agent.publisherKeys[0]", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("does not exist", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_private_key_or_an_rsa_key_is_refused()
+    {
+        using var rsa = System.Security.Cryptography.RSA.Create(2048);
+        File.WriteAllText(Path.Combine(Path.GetDirectoryName(_spec.SpecPath)!, "rsa.pem"), rsa.ExportSubjectPublicKeyInfoPem());
+        _spec.EditSpec(root => root["agent"]!["publisherKeys"] = new System.Text.Json.Nodes.JsonArray("rsa.pem"));
+
+        var ex = Assert.Throws<NxTopBuildException>(() => ApplianceBuild.PublisherKeys(SpecLoader.Load(_spec.SpecPath, null)));
+
+        Assert.Contains("rsa.pem", ex.Message, StringComparison.Ordinal);
     }
 }

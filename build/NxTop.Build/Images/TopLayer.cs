@@ -16,7 +16,7 @@ public static class TopLayer
 
     public const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
-    public static void Stage(string tree, string overlayDir, RenderedConfigs configs, string agentBinary, BuildKeys keys)
+    public static void Stage(string tree, string overlayDir, RenderedConfigs configs, string agentBinary, BuildKeys keys, IReadOnlyList<string>? publisherKeys = null)
     {
         if (Directory.Exists(tree))
         {
@@ -45,6 +45,15 @@ public static class TopLayer
 
         Write(tree, "etc/ssh/ssh_host_ed25519_key", File.ReadAllText(keys.HostPrivateKey), Private);
         Write(tree, "etc/ssh/ssh_host_ed25519_key.pub", File.ReadAllText(keys.HostPublicKey), Dir & ~(UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute));
+
+        // The publisher keys the agent trusts to sign content (AgentConfig.trustedKeysDirectory).
+        var keyDir = Path.Combine(tree, "usr/share/nxtop/keys");
+        Directory.CreateDirectory(keyDir);
+        foreach (var key in publisherKeys ?? [])
+        {
+            Write(tree, Path.Combine("usr/share/nxtop/keys", Path.GetFileName(key)), File.ReadAllText(key),
+                UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        }
 
         // Enable the agent (what 'systemctl enable' would do).
         var wants = Path.Combine(tree, "etc/systemd/system/multi-user.target.wants");

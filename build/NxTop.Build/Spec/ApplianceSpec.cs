@@ -64,9 +64,16 @@ public sealed record SshSpec(
     IReadOnlyList<string> AuthorizedKeys,
     bool GenerateClientKey);
 
+/// <summary>
+/// The NxTop agent. <see cref="EnrollmentToken"/> is the one-time token the agent exchanges for a device credential
+/// at its first contact (null: none baked in). <see cref="PublisherKeys"/> are PEM files (ECDSA P-256 public keys,
+/// paths relative to the spec file) that the agent trusts to sign content; they go to /usr/share/nxtop/keys/.
+/// </summary>
 public sealed record AgentSpec(
     string CenterUrl,
-    int PollIntervalSeconds);
+    int PollIntervalSeconds,
+    string? EnrollmentToken,
+    IReadOnlyList<string> PublisherKeys);
 
 public sealed record BootSpec(
     int TimeoutSeconds,

@@ -150,6 +150,19 @@ public static partial class SpecValidator
             Bad("$.pxe.httpBaseUrl", $"got \"{pxeBase}\"; expected null or a plain http:// URL ending in '/', e.g. \"http://10.0.0.1/nxtop/\" (GRUB and the initramfs speak no https).");
         }
 
+        if (s.Agent.EnrollmentToken is { } token && (token.Length < 16 || token.Any(char.IsWhiteSpace)))
+        {
+            Bad("$.agent.enrollmentToken", "expected null or a one-time token of at least 16 characters without spaces (nxtop-center-admin tokens makes one).");
+        }
+
+        for (var i = 0; i < s.Agent.PublisherKeys.Count; i++)
+        {
+            if (!s.Agent.PublisherKeys[i].EndsWith(".pem", StringComparison.Ordinal))
+            {
+                Bad($"$.agent.publisherKeys[{i}]", $"got \"{s.Agent.PublisherKeys[i]}\"; expected the path of a PEM public key file ending in .pem (relative to the spec).");
+            }
+        }
+
         if (s.Agent.PollIntervalSeconds is < 5 or > 86400)
         {
             Bad("$.agent.pollIntervalSeconds", $"got {s.Agent.PollIntervalSeconds}; expected seconds from 5 to 86400.");
