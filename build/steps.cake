@@ -72,7 +72,13 @@ public static class Steps
             .Append("--cold-seconds").Append(cold.Elapsed.TotalSeconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture))
             .Append("--warm-seconds").Append(warm.Elapsed.TotalSeconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture))
             .Append("--out").AppendQuoted(benchDir.CombineWithFilePath("bench.md").FullPath));
-        ctx.DeleteDirectory(cache, new DeleteDirectorySettings { Recursive = true, Force = true });
+        // The cache holds a Debian root (device nodes, sockets): Cake's DeleteDirectory with Force cannot reset their
+        // attributes, so rm removes it.
+        var rm = ctx.StartProcess("rm", new ProcessSettings { Arguments = new ProcessArgumentBuilder().Append("-rf").Append("--").AppendQuoted(cache.FullPath) });
+        if (rm != 0)
+        {
+            throw new CakeException($"rm -rf {cache.FullPath} exited with {rm}.");
+        }
     }
 
     public static void Reproducibility(ICakeContext ctx, BuildContext b)
