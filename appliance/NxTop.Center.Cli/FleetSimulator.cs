@@ -33,7 +33,7 @@ public sealed record SimulationResult(
 /// the generation moves (with Range, as an agent resumes), and post a status report. Devices are
 /// spread evenly over the interval, as a real fleet's timers drift apart.
 /// </summary>
-public sealed class FleetSimulator(HttpClient admin, HttpClient devices, TextWriter log)
+public sealed class FleetSimulator(HttpClient admin, HttpClient devices, TextWriter log, TimeProvider? time = null)
 {
     private readonly ConcurrentDictionary<string, int> errorKinds = new(StringComparer.Ordinal);
 
@@ -326,11 +326,11 @@ public sealed class FleetSimulator(HttpClient admin, HttpClient devices, TextWri
         return TimeSpan.FromMilliseconds(ticks * 10);
     }
 
-    private static StatusReport Report(string deviceId, string reportId, DesiredState? desired) => new(
+    private StatusReport Report(string deviceId, string reportId, DesiredState? desired) => new(
         reportId,
         deviceId,
         "0.1.0-sim",
-        DateTimeOffset.UtcNow,
+        (time ?? TimeProvider.System).GetUtcNow(),
         new RunningVersions(desired is null ? null : new VersionRef(desired.Base.Name, desired.Base.Version), [], null, ImageMode.Shared),
         new GuestStatus("desktop", GuestState.Running, 1, true),
         [],
