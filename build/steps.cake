@@ -73,8 +73,8 @@ public static class Steps
             .Append("--warm-seconds").Append(warm.Elapsed.TotalSeconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture))
             .Append("--out").AppendQuoted(benchDir.CombineWithFilePath("bench.md").FullPath));
         // The cache holds a Debian root (device nodes, sockets): Cake's DeleteDirectory with Force cannot reset their
-        // attributes, so rm removes it.
-        var rm = ctx.StartProcess("rm", new ProcessSettings { Arguments = new ProcessArgumentBuilder().Append("-rf").Append("--").AppendQuoted(cache.FullPath) });
+        // attributes, so rm removes it, never crossing into a mount an interrupted mmdebstrap left behind.
+        var rm = ctx.StartProcess("rm", new ProcessSettings { Arguments = new ProcessArgumentBuilder().Append("-rf").Append("--one-file-system").Append("--").AppendQuoted(cache.FullPath) });
         if (rm != 0)
         {
             throw new CakeException($"rm -rf {cache.FullPath} exited with {rm}.");

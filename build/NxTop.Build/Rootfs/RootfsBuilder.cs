@@ -89,6 +89,7 @@ public sealed class RootfsBuilder(Workspace workspace, ProcessRunner runner, Act
         if (Directory.Exists(stage))
         {
             log($"Removing an unfinished earlier build at {stage}.");
+            await StaleMounts.ReleaseAsync(runner, stage, log, ct);
             Directory.Delete(stage, recursive: true);
         }
 
