@@ -157,8 +157,7 @@ public sealed class AdminCli(HttpClient http, TextWriter output, TextWriter erro
         var concurrency = (int)(Long(Take(options, "--concurrency")) ?? 32);
         var pid = (int?)Long(Take(options, "--center-pid"));
         using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = 512, PooledConnectionLifetime = TimeSpan.FromMinutes(10) };
-        using var devices = new HttpClient(handler) { BaseAddress = http.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
-        var simulator = new FleetSimulator(http, devices, error);
+        var simulator = new FleetSimulator(http, handler, http.BaseAddress!, error);
         var result = await simulator.RunAsync(new SimulationOptions(count, interval, duration, concurrency), pid, CancellationToken.None).ConfigureAwait(false);
         await output.WriteLineAsync(FleetSimulator.Table(result)).ConfigureAwait(false);
         return result.CheckIn.Errors + result.SteadyCheckIn.Errors + result.Report.Errors + result.Enroll.Errors + result.Download.Errors == 0 ? 0 : 1;

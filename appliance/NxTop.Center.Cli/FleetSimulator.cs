@@ -2,15 +2,19 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
+using NxTop.Agent.Storage;
+using NxTop.Agent.Sync;
 using NxTop.Contracts;
 using NxTop.Contracts.Center;
 
 namespace NxTop.Center.Cli;
 
-public sealed record SimulationOptions(int Devices, TimeSpan Interval, TimeSpan Duration, int Concurrency, string Group = "simulated", string BaseName = "sim-desktop");
+/// <param name="InterruptDownloads">Cut every first blob response off half way, so that the agent's Range resume finishes each download.</param>
+/// <param name="WorkDirectory">Where the agents keep their state (kept afterwards); null: a temporary directory, deleted at the end.</param>
+public sealed record SimulationOptions(int Devices, TimeSpan Interval, TimeSpan Duration, int Concurrency, string Group = "simulated", string BaseName = "sim-desktop",
+    bool InterruptDownloads = true, string? WorkDirectory = null);
 
 public sealed record LatencySummary(string Operation, int Count, int Errors, double P50Ms, double P99Ms, double MaxMs);
 
@@ -25,22 +29,33 @@ public sealed record SimulationResult(
     LatencySummary Download,
     double? CenterCpuPercent,
     IReadOnlyDictionary<string, int> ErrorKinds,
-    ServerTimings? Server = null);
+    ServerTimings? Server = null,
+    int InterruptedDownloads = 0,
+    int ResumedDownloads = 0);
 
 /// <summary>
-/// N simulated agents against one Center, over HTTP with the contract types: enroll with a
-/// one-time token, then every interval poll the desired state, fetch the manifest and blobs when
-/// the generation moves (with Range, as an agent resumes), and post a status report. Devices are
-/// spread evenly over the interval, as a real fleet's timers drift apart.
+/// N simulated agents against one Center, each running the agent's own sync client
+/// (<see cref="CenterClient"/>, <see cref="BlobDownloader"/> into its own <see cref="ContentStore"/>,
+/// <see cref="ReportOutbox"/>) over one shared HTTP transport: enroll with a one-time token, then
+/// every interval poll the desired state, fetch and verify the signed manifest and the blobs when the
+/// generation moves, and post a status report through the outbox. With
+/// <see cref="SimulationOptions.InterruptDownloads"/> every first blob response is cut off half way,
+/// so each download is finished by the agent's Range resume. Devices are spread evenly over the
+/// interval, as a real fleet's timers drift apart.
 /// </summary>
-public sealed class FleetSimulator(HttpClient admin, HttpClient devices, TextWriter log, TimeProvider? time = null)
+public sealed class FleetSimulator(HttpClient admin, HttpMessageHandler transport, Uri centerUrl, TextWriter log, TimeProvider? time = null)
 {
     private readonly ConcurrentDictionary<string, int> errorKinds = new(StringComparer.Ordinal);
+    private readonly TimeProvider clock = time ?? TimeProvider.System;
+
+    /// <summary>The agents' retries: as the agent's, but with short waits (a simulated drop is retried at once).</summary>
+    private static readonly RetryPolicy SimulatorRetries = new(4, TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(60));
 
     public async Task<SimulationResult> RunAsync(SimulationOptions options, int? centerPid, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
         await PrepareAsync(options, cancellationToken).ConfigureAwait(false);
+        using var verifier = ManifestVerifier.FromPublicKeyPems([await admin.GetStringAsync(CenterRoutes.AdminPublisherKey, cancellationToken).ConfigureAwait(false)]);
 
         var tokens = new List<string>(options.Devices);
         for (var issued = 0; issued < options.Devices; issued += 10_000)
@@ -52,34 +67,50 @@ public sealed class FleetSimulator(HttpClient admin, HttpClient devices, TextWri
             tokens.AddRange((await response.Content.ReadFromJsonAsync(CenterJsonContext.Default.EnrollmentTokensIssued, cancellationToken).ConfigureAwait(false))!.Tokens);
         }
 
+        var root = options.WorkDirectory ?? DefaultWorkDirectory();
+        Directory.CreateDirectory(root);
+        try
+        {
+            using var interrupter = new InterruptingHandler(transport, options.InterruptDownloads);
+            using var http = new HttpClient(interrupter, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };
+            var center = new CenterClient(http, centerUrl);
+            var result = await RunAgentsAsync(options, tokens, root, http, center, verifier, centerPid, cancellationToken).ConfigureAwait(false);
+            return result with { InterruptedDownloads = interrupter.Interrupted, ResumedDownloads = interrupter.Resumed };
+        }
+        finally
+        {
+            if (options.WorkDirectory is null)
+            {
+                TryDeleteDirectory(root);
+            }
+        }
+    }
+
+    private async Task<SimulationResult> RunAgentsAsync(SimulationOptions options, List<string> tokens, string root, HttpClient http, CenterClient center, ManifestVerifier verifier,
+        int? centerPid, CancellationToken cancellationToken)
+    {
         var enrollTimes = new ConcurrentBag<double>();
-        var enrolled = new ConcurrentBag<EnrollmentResponse>();
+        var enrolled = new ConcurrentBag<SimulatedAgent>();
         var enrollErrors = 0;
-        await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"enrolling {options.Devices} devices ...")).ConfigureAwait(false);
+        await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"enrolling {options.Devices} devices (the agent's sync client, state under {root}) ...")).ConfigureAwait(false);
         await Parallel.ForEachAsync(Enumerable.Range(0, options.Devices), new ParallelOptions { MaxDegreeOfParallelism = options.Concurrency, CancellationToken = cancellationToken },
             async (i, ct) =>
             {
                 var hostname = string.Create(CultureInfo.InvariantCulture, $"sim-{i:D5}");
+                var agent = new SimulatedAgent(Path.Combine(root, hostname), center, http, SimulatorRetries, clock);
                 var started = Stopwatch.GetTimestamp();
                 try
                 {
-                    using var response = await devices.PostAsJsonAsync(ApiRoutes.Enroll, new EnrollmentRequest(tokens[i], hostname, Inventory(hostname)),
-                        ContractsJsonContext.Default.EnrollmentRequest, ct).ConfigureAwait(false);
+                    var response = await center.EnrollAsync(new EnrollmentRequest(tokens[i], hostname, Inventory(hostname)), ct).ConfigureAwait(false);
                     enrollTimes.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-                    if (response.IsSuccessStatusCode)
-                    {
-                        enrolled.Add((await response.Content.ReadFromJsonAsync(ContractsJsonContext.Default.EnrollmentResponse, ct).ConfigureAwait(false))!);
-                        return;
-                    }
-
-                    Count("enroll " + (int)response.StatusCode);
+                    agent.State.SaveIdentity(new DeviceIdentity(response.DeviceId, response.Credential, clock.GetUtcNow()));
+                    enrolled.Add(agent);
                 }
-                catch (HttpRequestException ex)
+                catch (Exception ex) when (IsAgentError(ex, ct))
                 {
-                    Count("enroll " + ex.HttpRequestError);
+                    Count("enroll", ex);
+                    Interlocked.Increment(ref enrollErrors);
                 }
-
-                Interlocked.Increment(ref enrollErrors);
             }).ConfigureAwait(false);
 
         var checkIns = new ConcurrentBag<double>();
@@ -99,34 +130,61 @@ public sealed class FleetSimulator(HttpClient admin, HttpClient devices, TextWri
         var wall = Stopwatch.StartNew();
         await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
             $"{enrolled.Count} devices polling every {options.Interval.TotalSeconds:0.#} s for {options.Duration.TotalSeconds:0.#} s ...")).ConfigureAwait(false);
-        var list = enrolled.ToList();
+        var list = enrolled.OrderBy(a => a.Directory, StringComparer.Ordinal).ToList();
         var deadline = options.Duration;
-        var runs = list.Select((device, index) => Task.Run(async () =>
+        var runs = list.Select((agent, index) => Task.Run(async () =>
         {
             var offset = options.Interval * index / Math.Max(1, list.Count);
-            await Task.Delay(offset, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(offset, clock, cancellationToken).ConfigureAwait(false);
+            var identity = agent.State.LoadIdentity()!;
             long seenGeneration = -1;
             var sequence = 0;
             while (wall.Elapsed < deadline && !cancellationToken.IsCancellationRequested)
             {
                 var cycle = Stopwatch.GetTimestamp();
                 // After the first cycle the fleet is in its steady state: no downloads, only polls and reports.
-                var desired = await TimedAsync(sequence == 0 ? checkIns : steadyCheckIns, () => CheckInAsync(device, cancellationToken), () => Interlocked.Increment(ref sequence == 0 ? ref checkInErrors : ref steadyErrors)).ConfigureAwait(false);
-                if (desired is not null && desired.Generation != seenGeneration)
+                var first = sequence == 0;
+                var (checkedIn, desired) = await TimedAsync(first ? checkIns : steadyCheckIns, "check-in",
+                    () => center.GetDesiredStateAsync(identity, cancellationToken), cancellationToken).ConfigureAwait(false);
+                if (!checkedIn)
                 {
-                    var fetched = await TimedAsync(downloads, () => DownloadAsync(device, desired, cancellationToken), () => Interlocked.Increment(ref downloadErrors)).ConfigureAwait(false);
-                    if (fetched is not null)
+                    Interlocked.Increment(ref first ? ref checkInErrors : ref steadyErrors);
+                }
+                else if (desired is not null && desired.Generation != seenGeneration)
+                {
+                    var (fetched, _) = await TimedAsync(downloads, "download", () => agent.FetchAsync(desired, verifier, cancellationToken), cancellationToken).ConfigureAwait(false);
+                    if (fetched)
                     {
                         seenGeneration = desired.Generation;
                     }
+                    else
+                    {
+                        Interlocked.Increment(ref downloadErrors);
+                    }
                 }
 
-                var report = Report(device.DeviceId, string.Create(CultureInfo.InvariantCulture, $"{device.DeviceId}-{sequence++}"), desired);
-                await TimedAsync(reports, () => ReportAsync(device, report, cancellationToken), () => Interlocked.Increment(ref reportErrors)).ConfigureAwait(false);
+                sequence++;
+                agent.Outbox.Enqueue(Report(identity.DeviceId, desired, seenGeneration));
+                var (flushed, _) = await TimedAsync<object>(null, "report", async () =>
+                {
+                    // The agent's own queue: a report that fails stays queued and is sent again (same id) next time.
+                    await agent.Outbox.FlushAsync(async (report, ct) =>
+                    {
+                        var started = Stopwatch.GetTimestamp();
+                        await center.PostReportAsync(identity, report, ct).ConfigureAwait(false);
+                        reports.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                    }, cancellationToken).ConfigureAwait(false);
+                    return null;
+                }, cancellationToken).ConfigureAwait(false);
+                if (!flushed)
+                {
+                    Interlocked.Increment(ref reportErrors);
+                }
+
                 var rest = options.Interval - Stopwatch.GetElapsedTime(cycle);
                 if (rest > TimeSpan.Zero)
                 {
-                    await Task.Delay(rest, cancellationToken).ConfigureAwait(false);
+                    await Task.Delay(rest, clock, cancellationToken).ConfigureAwait(false);
                 }
             }
         }, cancellationToken)).ToList();
@@ -141,10 +199,28 @@ public sealed class FleetSimulator(HttpClient admin, HttpClient devices, TextWri
             Summarise("check-in, first (with downloads)", checkIns, checkInErrors),
             Summarise("check-in, steady", steadyCheckIns, steadyErrors),
             Summarise("report", reports, reportErrors),
-            Summarise("download", downloads, downloadErrors),
+            Summarise("download (manifest + blobs, verified)", downloads, downloadErrors),
             cpu,
             errorKinds.ToDictionary(StringComparer.Ordinal),
             server);
+    }
+
+    /// <summary>Under /dev/shm where there is one: thousands of agents' state files, fsynced as the agent does, cost no disk I/O there.</summary>
+    private static string DefaultWorkDirectory()
+    {
+        var name = "nxtop-sim-" + Guid.NewGuid().ToString("N")[..12];
+        return Directory.Exists("/dev/shm") ? Path.Combine("/dev/shm", name) : Path.Combine(Path.GetTempPath(), name);
+    }
+
+    private static void TryDeleteDirectory(string path)
+    {
+        try
+        {
+            Directory.Delete(path, recursive: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+        }
     }
 
     public static string Table(SimulationResult result)
@@ -161,6 +237,12 @@ public sealed class FleetSimulator(HttpClient admin, HttpClient devices, TextWri
         foreach (var row in new[] { result.Enroll, result.CheckIn, result.SteadyCheckIn, result.Report, result.Download })
         {
             lines.Add(string.Create(CultureInfo.InvariantCulture, $"| {row.Operation} | {row.Count} | {row.Errors} | {row.P50Ms:0.0} | {row.P99Ms:0.0} | {row.MaxMs:0.0} |"));
+        }
+
+        if (result.InterruptedDownloads > 0 || result.ResumedDownloads > 0)
+        {
+            lines.Add(string.Create(CultureInfo.InvariantCulture,
+                $"downloads cut off half way: {result.InterruptedDownloads}; finished with a Range resume (206): {result.ResumedDownloads}"));
         }
 
         foreach (var row in result.Server?.Operations ?? [])
@@ -209,89 +291,42 @@ public sealed class FleetSimulator(HttpClient admin, HttpClient devices, TextWri
         await EnsureAsync(assign, "assign the group").ConfigureAwait(false);
     }
 
-    private async Task<DesiredState?> CheckInAsync(EnrollmentResponse device, CancellationToken cancellationToken)
-    {
-        using var request = Request(HttpMethod.Get, ApiRoutes.DesiredState(device.DeviceId), device);
-        using var response = await devices.SendAsync(request, cancellationToken).ConfigureAwait(false);
-        if (response.StatusCode == HttpStatusCode.NoContent)
-        {
-            return null;
-        }
-
-        await EnsureAsync(response, "check-in").ConfigureAwait(false);
-        return await response.Content.ReadFromJsonAsync(ContractsJsonContext.Default.DesiredState, cancellationToken).ConfigureAwait(false);
-    }
-
-    private async Task<DesiredState?> DownloadAsync(EnrollmentResponse device, DesiredState desired, CancellationToken cancellationToken)
-    {
-        using var manifestRequest = Request(HttpMethod.Get, desired.Base.ManifestUrl, device);
-        using var manifestResponse = await devices.SendAsync(manifestRequest, cancellationToken).ConfigureAwait(false);
-        await EnsureAsync(manifestResponse, "manifest").ConfigureAwait(false);
-        var signed = (await manifestResponse.Content.ReadFromJsonAsync(ContractsJsonContext.Default.SignedManifest, cancellationToken).ConfigureAwait(false))!;
-        var manifest = System.Text.Json.JsonSerializer.Deserialize(Convert.FromBase64String(signed.Payload), ContractsJsonContext.Default.ContentManifest)!;
-        foreach (var blob in manifest.Blobs)
-        {
-            // Two halves, as an agent resuming after an interruption would fetch them.
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            var half = blob.Size / 2;
-            foreach (var (from, to) in new[] { (0L, half - 1), (half, blob.Size - 1) })
-            {
-                using var request = Request(HttpMethod.Get, ApiRoutes.Blob(blob.Sha256), device);
-                request.Headers.Range = new RangeHeaderValue(from, to);
-                using var response = await devices.SendAsync(request, cancellationToken).ConfigureAwait(false);
-                await EnsureAsync(response, "blob").ConfigureAwait(false);
-                hash.AppendData(await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false));
-            }
-
-            if (Convert.ToHexStringLower(hash.GetHashAndReset()) != blob.Sha256)
-            {
-                throw new HttpRequestException($"blob {blob.Sha256} arrived with another hash");
-            }
-        }
-
-        return desired;
-    }
-
-    private async Task<DesiredState?> ReportAsync(EnrollmentResponse device, StatusReport report, CancellationToken cancellationToken)
-    {
-        using var request = Request(HttpMethod.Post, ApiRoutes.Reports(device.DeviceId), device);
-        request.Content = JsonContent.Create(report, ContractsJsonContext.Default.StatusReport);
-        using var response = await devices.SendAsync(request, cancellationToken).ConfigureAwait(false);
-        await EnsureAsync(response, "report").ConfigureAwait(false);
-        return null;
-    }
-
-    private async Task<T?> TimedAsync<T>(ConcurrentBag<double> times, Func<Task<T?>> call, Action onError)
+    private async Task<(bool Ok, T? Value)> TimedAsync<T>(ConcurrentBag<double>? times, string operation, Func<Task<T?>> call, CancellationToken cancellationToken)
         where T : class
     {
         var started = Stopwatch.GetTimestamp();
         try
         {
             var result = await call().ConfigureAwait(false);
-            times.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-            return result;
+            times?.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            return (true, result);
         }
-        catch (HttpRequestException ex)
+        catch (Exception ex) when (IsAgentError(ex, cancellationToken))
         {
-            Count(ex.Message.Length > 60 ? ex.Message[..60] : ex.Message);
-            onError();
-            return null;
-        }
-        catch (TaskCanceledException)
-        {
-            Count("timeout");
-            onError();
-            return null;
+            Count(operation, ex);
+            return (false, null);
         }
     }
 
-    private void Count(string kind) => errorKinds.AddOrUpdate(kind, 1, (_, n) => n + 1);
-
-    private static HttpRequestMessage Request(HttpMethod method, string path, EnrollmentResponse device)
+    /// <summary>What the agent's sync client throws when the Center or the content is at fault (not a bug in the simulator).</summary>
+    private static bool IsAgentError(Exception ex, CancellationToken cancellationToken) => ex switch
     {
-        var request = new HttpRequestMessage(method, path);
-        request.Headers.Authorization = new AuthenticationHeaderValue(ApiRoutes.AuthenticationScheme, device.Credential);
-        return request;
+        OperationCanceledException => !cancellationToken.IsCancellationRequested,
+        HttpRequestException or CenterException or ContentRefusedException or DownloadFailedException or TransientDownloadException or IOException => true,
+        _ => false,
+    };
+
+    private void Count(string operation, Exception ex)
+    {
+        var reason = ex switch
+        {
+            CenterException center => ((int)center.Status).ToString(CultureInfo.InvariantCulture),
+            ContentRefusedException refused => refused.Kind.ToString(),
+            HttpRequestException http when http.HttpRequestError != HttpRequestError.Unknown => http.HttpRequestError.ToString(),
+            OperationCanceledException => "timeout",
+            _ => ex.GetType().Name,
+        };
+        errorKinds.AddOrUpdate($"{operation} {reason}", 1, (_, n) => n + 1);
     }
 
     private static async Task EnsureAsync(HttpResponseMessage response, string what)
@@ -326,12 +361,12 @@ public sealed class FleetSimulator(HttpClient admin, HttpClient devices, TextWri
         return TimeSpan.FromMilliseconds(ticks * 10);
     }
 
-    private StatusReport Report(string deviceId, string reportId, DesiredState? desired) => new(
-        reportId,
+    private StatusReport Report(string deviceId, DesiredState? desired, long installedGeneration) => new(
+        Guid.CreateVersion7(clock.GetUtcNow()).ToString("n"),
         deviceId,
         "0.1.0-sim",
-        (time ?? TimeProvider.System).GetUtcNow(),
-        new RunningVersions(desired is null ? null : new VersionRef(desired.Base.Name, desired.Base.Version), [], null, ImageMode.Shared),
+        clock.GetUtcNow(),
+        new RunningVersions(desired is null || desired.Generation != installedGeneration ? null : new VersionRef(desired.Base.Name, desired.Base.Version), [], null, ImageMode.Shared),
         new GuestStatus("desktop", GuestState.Running, 1, true),
         [],
         null,
