@@ -39,8 +39,12 @@ public sealed class AdminCli(HttpClient http, TextWriter output, TextWriter erro
           kill ID                                  wipe a lost device at its next contact
           publisher-key                            print the Center's publisher public key
           simulate --devices N [--interval S] [--duration S] [--concurrency C] [--center-pid PID]
-                                                   N simulated agents: enroll, poll, download, report; prints latency (the
-                                                   Center needs Center:EnrollmentPermitsPerMinute >= N)
+                                                   N simulated agents (the agent's sync client): enroll, poll, download,
+                                                   report; prints latency (the Center needs Center:EnrollmentPermitsPerMinute >= N)
+          bench [--devices 1000,10000] [--interval 60] [--duration 180] [--out artifacts/bench/center.md]
+                [--center-dll PATH] [--no-pin] [--concurrency C]
+                                                   per fleet size: starts its own Release Center (temporary data, pinned to
+                                                   core 0 with taskset), simulates, writes a markdown table; exit 1 on errors
         exit codes: 0 ok, 1 the Center refused (its reason on stderr), 2 unreachable, 64 bad command line
         """;
 
@@ -53,6 +57,11 @@ public sealed class AdminCli(HttpClient http, TextWriter output, TextWriter erro
         if (rest is ["keygen", ..])
         {
             return KeyGen([.. rest.Skip(1)], output, error);
+        }
+
+        if (rest is ["bench", ..])
+        {
+            return await BenchAsync(rest[1..], error).ConfigureAwait(false);
         }
 
         var token = tokenFile is not null ? (await File.ReadAllTextAsync(tokenFile).ConfigureAwait(false)).Trim() : Environment.GetEnvironmentVariable("NXTOP_ADMIN_TOKEN");
@@ -70,6 +79,41 @@ public sealed class AdminCli(HttpClient http, TextWriter output, TextWriter erro
         {
             await error.WriteLineAsync($"cannot reach the Center at {center}: {ex.Message}").ConfigureAwait(false);
             return 2;
+        }
+    }
+
+    /// <summary><c>bench</c>: starts its own Center per fleet size (see <see cref="CenterBench"/>); needs no --center or token.</summary>
+    public static async Task<int> BenchAsync(List<string> options, TextWriter log)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        try
+        {
+            var devices = (Take(options, "--devices") ?? "1000,10000").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(d => (int)(Long(d) ?? 0)).ToList();
+            if (devices.Count == 0 || devices.Any(d => d < 1))
+            {
+                throw new CliUsageException("bench --devices N[,M...] (each at least 1)");
+            }
+
+            var bench = new BenchOptions(
+                devices,
+                TimeSpan.FromSeconds(Long(Take(options, "--interval")) ?? 60),
+                TimeSpan.FromSeconds(Long(Take(options, "--duration")) ?? 180),
+                (int)(Long(Take(options, "--concurrency")) ?? 32),
+                Take(options, "--out") ?? Path.Combine("artifacts", "bench", "center.md"),
+                Take(options, "--center-dll"),
+                !Flag(options, "--no-pin"));
+            if (options.Count > 0)
+            {
+                throw new CliUsageException($"bench: unknown arguments: {string.Join(' ', options)}");
+            }
+
+            return await new CenterBench(log).RunAsync(bench, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (CliUsageException ex)
+        {
+            await log.WriteLineAsync(ex.Message).ConfigureAwait(false);
+            return Usage;
         }
     }
 
