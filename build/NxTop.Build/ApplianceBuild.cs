@@ -63,7 +63,7 @@ public sealed class ApplianceBuild(Workspace workspace, ProcessRunner runner, Ac
         var loaded = SpecLoader.Load(request.SpecPath, request.Profile);
         var spec = loaded.Spec;
         log($"Spec {string.Join(" + ", loaded.SourceFiles)} is valid (sha256 {loaded.Sha256[..16]}); building {spec.ImageId} as {string.Join(", ", spec.Image.Formats)}.");
-        var writers = new ImageWriters([new IsoWriter(runner, log), new PxeWriter(runner, log)]);
+        var writers = new ImageWriters([new IsoWriter(log), new PxeWriter(runner, log), new DiskWriter(runner, log)]);
         writers.CheckAll(spec.Image.Formats);
         PublisherKeys(loaded);
         if (!File.Exists(request.AgentBinary))
@@ -83,7 +83,7 @@ public sealed class ApplianceBuild(Workspace workspace, ProcessRunner runner, Ac
         DiskSpace.Require(workspace.ArtifactsRoot, 1L * 1024 * 1024 * 1024, "the image staging and output");
 
         var rootfs = new RootfsBuilder(workspace, runner, log, time);
-        var baseImage = await rootfs.BuildOrReuseAsync(spec, spec.Image.Compression, request.SourceDateEpoch, ct);
+        var baseImage = await rootfs.BuildOrReuseAsync(spec, spec.Image.Compression, ct);
         var baseSquashfs = RootfsBuilder.BaseSquashfsPath(baseImage.Directory, spec.Image.Compression);
 
         Directory.CreateDirectory(staging);
@@ -99,7 +99,7 @@ public sealed class ApplianceBuild(Workspace workspace, ProcessRunner runner, Ac
         var topSquashfs = Path.Combine(staging, "nxtop.squashfs");
         await rootfs.MakeSquashfsAsync(topTree, topSquashfs, spec.Image.Compression, request.SourceDateEpoch, [], ct, allRoot: true);
 
-        var inputs = new ImageInputs(loaded, baseImage, baseSquashfs, topSquashfs, configs, staging, output, request.SourceDateEpoch);
+        var inputs = new ImageInputs(loaded, baseImage, baseSquashfs, topSquashfs, configs, staging, output, request.SourceDateEpoch, new InstallerMedium(runner, log));
         var artifacts = new List<string>();
         var timings = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var format in spec.Image.Formats)
@@ -124,6 +124,8 @@ public sealed class ApplianceBuild(Workspace workspace, ProcessRunner runner, Ac
             request.AgentVersion,
             spec.Image.Formats.Contains(OutputFormat.Iso) ? IsoWriter.FileName(spec) : null,
             spec.Image.Formats.Contains(OutputFormat.Pxe) ? PxeWriter.TreeName : null,
+            spec.Image.Formats.Contains(OutputFormat.Disk) ? DiskWriter.RawName(spec) : null,
+            spec.Image.Formats.Contains(OutputFormat.Disk) ? DiskWriter.Qcow2Name(spec) : null,
             keys.HostPublicKeyText,
             baseImage.RootfsBytes,
             new FileInfo(baseSquashfs).Length,
@@ -134,7 +136,11 @@ public sealed class ApplianceBuild(Workspace workspace, ProcessRunner runner, Ac
                 spec.Xen.Dom0MaxVcpus,
                 spec.Dom0.Hostname,
                 spec.Boot.DefaultEntry == BootEntry.Debug ? configs.XenDebugCommandLine : configs.XenCommandLine,
-                spec.Boot.DefaultEntry == BootEntry.Debug ? configs.Dom0DebugCommandLine : configs.Dom0CommandLine),
+                spec.Boot.DefaultEntry == BootEntry.Debug ? configs.Dom0DebugCommandLine : configs.Dom0CommandLine,
+                // What a disk boot of slot A shows: the GRUB variables of the disk menu filled in.
+                configs.DiskDom0CommandLine
+                    .Replace("${nxtop_slot_partuuid}", configs.Disk.SlotA.Uuid, StringComparison.Ordinal)
+                    .Replace("${nxtop_slot}", "a", StringComparison.Ordinal)),
             artifacts.Select(a => BuildManifest.Describe(output, a)).ToList(),
             baseImage.Packages);
         manifest.Write(output);

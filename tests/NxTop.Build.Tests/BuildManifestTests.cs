@@ -21,11 +21,13 @@ public class BuildManifestTests
         "0.1.0+abc",
         "nxtop-0.1.0.iso",
         "pxe",
+        "nxtop-0.1.0.img",
+        "nxtop-0.1.0.qcow2",
         "SHA256:hostkeyfingerprint",
         123_456_789,
         100_000_000,
         2_000_000,
-        new Expectations("4.17", 2048, 2, "nxtop", "dom0_mem=2048M,max:2048M", "console=hvc0 boot=live"),
+        new Expectations("4.17", 2048, 2, "nxtop", "dom0_mem=2048M,max:2048M", "console=hvc0 boot=live", "console=hvc0 boot=live nxtop.slot=a"),
         artifacts,
         [new PackageVersion("xen-hypervisor-4.17-amd64", "4.17.5+23-ga4e5191b-1", "amd64"), new PackageVersion("bash", "5.2.15-2+b7", "amd64")]);
 

@@ -78,7 +78,8 @@ public class GoldenTests
         var templates = Directory.GetFiles(Repo.Templates, "*.sbn", SearchOption.AllDirectories)
             .Select(f => Path.GetRelativePath(Repo.Templates, f))
             .Order(StringComparer.Ordinal);
-        var used = BootConfigRenderer.Files.Select(f => f.Template).Append("xen/cmdline.sbn").Append("dom0/cmdline.sbn").Order(StringComparer.Ordinal);
+        var used = BootConfigRenderer.Files.Select(f => f.Template).Append("xen/cmdline.sbn").Append("dom0/cmdline.sbn")
+            .Append("dom0/disk-args.sbn").Append("dom0/install-args.sbn").Order(StringComparer.Ordinal);
 
         Assert.Equal(used, templates);
     }

@@ -23,9 +23,10 @@ public class GrubScriptCheckTests
     }
 
     [Fact]
-    public void Both_grub_menus_are_checked()
+    public void All_three_grub_menus_are_checked()
     {
-        Assert.Equal(2 * Rendering.Profiles.Length, GrubConfigs().Count);
+        // The ISO's, the netboot one and the disk's (on the EFI system partition).
+        Assert.Equal(3 * Rendering.Profiles.Length, GrubConfigs().Count);
     }
 
     [Theory]

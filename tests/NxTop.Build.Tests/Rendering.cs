@@ -18,6 +18,8 @@ internal static class Rendering
         ["dom0"] = c => c.Dom0CommandLine,
         ["xen-debug"] = c => c.XenDebugCommandLine,
         ["dom0-debug"] = c => c.Dom0DebugCommandLine,
+        ["dom0-disk"] = c => c.DiskDom0CommandLine,
+        ["install-args"] = c => c.InstallArguments,
     };
 
     private static readonly ConcurrentDictionary<string, RenderedConfigs> Cache = new(StringComparer.Ordinal);

@@ -180,7 +180,7 @@ public class SpecLoaderTests
 
         var ex = spec.LoadFails();
 
-        SpecAssert.Problem(ex, spec.SpecPath, "$.flavour", "unknown field \"flavour\"", "name, version, debian, xen, dom0, network, ssh, agent, boot, pxe, image");
+        SpecAssert.Problem(ex, spec.SpecPath, "$.flavour", "unknown field \"flavour\"", "name, version, debian, xen, dom0, network, ssh, agent, boot, pxe, disk, install, image");
     }
 
     [Theory]
@@ -194,7 +194,9 @@ public class SpecLoaderTests
     [InlineData("""{ "ssh": { "generateClientKey": "yes" } }""", "$.ssh.generateClientKey", "expected true or false.")]
     [InlineData("""{ "network": { "mode": "Static" } }""", "$.network.mode", "expected one of \"dhcp\", \"static\".")]
     [InlineData("""{ "network": { "mode": 1 } }""", "$.network.mode", "got number 1; expected one of \"dhcp\", \"static\".")]
-    [InlineData("""{ "image": { "formats": ["disk"] } }""", "$.image.formats[0]", "expected one of \"iso\", \"pxe\".")]
+    [InlineData("""{ "image": { "formats": ["floppy"] } }""", "$.image.formats[0]", "expected one of \"iso\", \"pxe\", \"disk\".")]
+    [InlineData("""{ "install": { "after": "halt" } }""", "$.install.after", "expected one of \"poweroff\", \"reboot\", \"none\".")]
+    [InlineData("""{ "disk": { "slotMiB": "320" } }""", "$.disk.slotMiB", "got string \"320\"; expected a whole number.")]
     [InlineData("""{ "boot": [] }""", "$.boot", "got list []; expected an object with fields timeoutSeconds, defaultEntry.")]
     [InlineData("""{ "name": null }""", "$.name", "is null; expected a string.")]
     [InlineData("""{ "agent": null }""", "$.agent", "is null; expected an object with fields centerUrl, pollIntervalSeconds, enrollmentToken, publisherKeys.")]

@@ -155,6 +155,17 @@ public class SpecValidatorTests
     [InlineData("""{ "pxe": { "httpBaseUrl": "https://10.0.0.1/nxtop/" } }""", "$.pxe.httpBaseUrl")]
     [InlineData("""{ "pxe": { "httpBaseUrl": "tftp://10.0.0.1/" } }""", "$.pxe.httpBaseUrl")]
     [InlineData("""{ "image": { "formats": ["iso", "iso"] } }""", "$.image.formats")]
+    [InlineData("""{ "disk": { "espMiB": 15 } }""", "$.disk.espMiB")]
+    [InlineData("""{ "disk": { "espMiB": 16 } }""", null)]
+    [InlineData("""{ "disk": { "slotMiB": 63 } }""", "$.disk.slotMiB")]
+    [InlineData("""{ "disk": { "slotMiB": 65536 } }""", null)]
+    [InlineData("""{ "disk": { "dataMiB": 0 } }""", "$.disk.dataMiB")]
+    [InlineData("""{ "install": { "target": "/dev/sda" } }""", null)]
+    [InlineData("""{ "install": { "target": "/dev/disk/by-id/ata-X_123:0" } }""", null)]
+    [InlineData("""{ "install": { "target": "sda" } }""", "$.install.target")]
+    [InlineData("""{ "install": { "target": "/dev/sda; reboot" } }""", "$.install.target")]
+    [InlineData("""{ "install": { "target": "/dev/sda\n" } }""", "$.install.target")]
+    [InlineData("""{ "boot": { "defaultEntry": "install" } }""", null)]
     public void A_value_is_accepted_or_rejected_at_its_path(string dropIn, string? rejectedAt)
     {
         using var spec = new TempSpec();

@@ -5,7 +5,8 @@ namespace NxTop.Build.Tests;
 
 public class TemplateRendererTests
 {
-    private static readonly CommandLineModel Model = new(SpecLoader.Load(Repo.Spec, null).Spec, "nxtop-0.1.0", Debug: false);
+    private static readonly ApplianceSpec Spec = SpecLoader.Load(Repo.Spec, null).Spec;
+    private static readonly CommandLineModel Model = new(Spec, "nxtop-0.1.0", Debug: false, NxTop.Build.Images.DiskLayout.For(Spec.Disk, new string('0', 64)));
 
     [Fact]
     public void A_known_variable_and_member_render_in_snake_case()

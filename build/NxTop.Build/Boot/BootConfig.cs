@@ -1,4 +1,5 @@
 using System.Globalization;
+using NxTop.Build.Images;
 using NxTop.Build.Spec;
 
 namespace NxTop.Build.Boot;
@@ -17,6 +18,12 @@ public enum ConfigTarget
 
     /// <summary>In the smoke-test guest (artifacts/&lt;id&gt;/guest/; the init script goes into its initrd).</summary>
     Guest,
+
+    /// <summary>On the disk's EFI system partition (GRUB's menu for BIOS and UEFI).</summary>
+    DiskEsp,
+
+    /// <summary>In the installer's payload (<c>install/</c> on the ISO).</summary>
+    InstallPayload,
 }
 
 /// <summary>One template and where its output goes.</summary>
@@ -31,13 +38,16 @@ public sealed record RenderedConfigs(
     string Dom0CommandLine,
     string XenDebugCommandLine,
     string Dom0DebugCommandLine,
+    string DiskDom0CommandLine,
+    string InstallArguments,
+    DiskLayout Disk,
     IReadOnlyList<RenderedFile> Files)
 {
     public RenderedFile this[string template] => Files.Single(f => f.File.Template == template);
 }
 
 /// <summary>The variables a command-line template sees. Its output is folded onto one line.</summary>
-public sealed record CommandLineModel(ApplianceSpec Spec, string ImageId, bool Debug);
+public sealed record CommandLineModel(ApplianceSpec Spec, string ImageId, bool Debug, DiskLayout Disk);
 
 /// <summary>The variables every config template sees.</summary>
 public sealed record ConfigModel(
@@ -52,7 +62,11 @@ public sealed record ConfigModel(
     string DefaultEntry,
     bool NetworkStatic,
     IReadOnlyList<string> AuthorizedKeys,
-    string? PxeBaseUrl)
+    string? PxeBaseUrl,
+    string DiskDom0Cmdline,
+    string DiskDom0DebugCmdline,
+    string InstallArgs,
+    DiskLayout Disk)
 {
     /// <summary>Where the VM tests put the smoke-test guest in dom0.</summary>
     public const string SmokeGuestDom0Directory = "/var/lib/nxtop/smoke-guest";
@@ -87,6 +101,13 @@ public sealed class BootConfigRenderer(TemplateRenderer renderer)
         new("systemd/nxtop-agent.service.sbn", ConfigTarget.Rootfs, "etc/systemd/system/nxtop-agent.service", Regular),
         new("systemd/nxtop-initrd-net-release.service.sbn", ConfigTarget.Rootfs, "etc/systemd/system/nxtop-initrd-net-release.service", Regular),
         new("agent/agent.json.sbn", ConfigTarget.Rootfs, "etc/nxtop/agent.json", Regular),
+        new("install/nxtop-install.sbn", ConfigTarget.Rootfs, "usr/lib/nxtop/nxtop-install", Executable),
+        new("systemd/nxtop-install.service.sbn", ConfigTarget.Rootfs, "etc/systemd/system/nxtop-install.service", Regular),
+        new("system/nxtop-data.sbn", ConfigTarget.Rootfs, "usr/lib/nxtop/nxtop-data", Executable),
+        new("systemd/nxtop-data.service.sbn", ConfigTarget.Rootfs, "etc/systemd/system/nxtop-data.service", Regular),
+        new("disk/grub.cfg.sbn", ConfigTarget.DiskEsp, "grub/grub.cfg", Regular),
+        new("disk/layout.sfdisk.sbn", ConfigTarget.InstallPayload, "layout.sfdisk", Regular),
+        new("disk/layout.env.sbn", ConfigTarget.InstallPayload, "layout.env", Regular),
         new("agent/nxtopctl.sbn", ConfigTarget.Rootfs, "usr/sbin/nxtopctl", Executable),
         new("pxe/pxelinux.cfg.sbn", ConfigTarget.PxeTree, "pxelinux.cfg/default", Regular),
         new("pxe/grub.cfg.sbn", ConfigTarget.PxeTree, "grub/grub.cfg", Regular),
@@ -99,13 +120,16 @@ public sealed class BootConfigRenderer(TemplateRenderer renderer)
     public RenderedConfigs Render(LoadedSpec loaded, IReadOnlyList<string> authorizedKeys)
     {
         var spec = loaded.Spec;
+        var disk = DiskLayout.For(spec.Disk, loaded.Sha256);
         string Line(string template, bool debug) =>
-            System.Text.RegularExpressions.Regex.Replace(renderer.Render(template, new CommandLineModel(spec, spec.ImageId, debug)), @"\s+", " ").Trim();
+            System.Text.RegularExpressions.Regex.Replace(renderer.Render(template, new CommandLineModel(spec, spec.ImageId, debug, disk)), @"\s+", " ").Trim();
 
         var xen = Line("xen/cmdline.sbn", false);
         var dom0 = Line("dom0/cmdline.sbn", false);
         var xenDebug = Line("xen/cmdline.sbn", true);
         var dom0Debug = Line("dom0/cmdline.sbn", true);
+        var diskArgs = Line("dom0/disk-args.sbn", false);
+        var installArgs = Line("dom0/install-args.sbn", false);
 
         var model = new ConfigModel(
             spec,
@@ -116,12 +140,16 @@ public sealed class BootConfigRenderer(TemplateRenderer renderer)
             xenDebug,
             dom0Debug,
             int.Parse(spec.Xen.Com1.Split(',')[0], CultureInfo.InvariantCulture),
-            spec.Boot.DefaultEntry == BootEntry.Debug ? "debug" : "live",
+            spec.Boot.DefaultEntry.ToString().ToLowerInvariant(),
             spec.Network.Mode == NetworkMode.Static,
             [.. spec.Ssh.AuthorizedKeys, .. authorizedKeys],
-            spec.Pxe.HttpBaseUrl);
+            spec.Pxe.HttpBaseUrl,
+            dom0 + " " + diskArgs,
+            dom0Debug + " " + diskArgs,
+            installArgs,
+            disk);
 
         var files = Files.Select(f => new RenderedFile(f, renderer.Render(f.Template, model))).ToList();
-        return new RenderedConfigs(xen, dom0, xenDebug, dom0Debug, files);
+        return new RenderedConfigs(xen, dom0, xenDebug, dom0Debug, dom0 + " " + diskArgs, installArgs, disk, files);
     }
 }

@@ -13,7 +13,8 @@ public sealed record ImageInputs(
     RenderedConfigs Configs,
     string StagingDir,
     string OutputDir,
-    long SourceDateEpoch);
+    long SourceDateEpoch,
+    InstallerMedium Medium);
 
 /// <summary>Writes one output format. Writers live in <see cref="ImageWriters"/>, keyed by format.</summary>
 public interface IImageWriter

@@ -9,7 +9,7 @@ namespace NxTop.Build.Images;
 /// The hybrid installer ISO: grub-mkrescue lays out El Torito for BIOS and UEFI plus an MBR/GPT so the same file
 /// boots from CD and from a USB stick. live-boot finds /live/*.squashfs and stacks them in filesystem.module order.
 /// </summary>
-public sealed class IsoWriter(ProcessRunner runner, Action<string> log) : IImageWriter
+public sealed class IsoWriter(Action<string> log) : IImageWriter
 {
     public OutputFormat Format => OutputFormat.Iso;
 
@@ -31,7 +31,21 @@ public sealed class IsoWriter(ProcessRunner runner, Action<string> log) : IImage
     /// <summary>The FAT volume serial of the ISO's EFI image: the first 8 hex digits of the spec's sha256.</summary>
     public static string FatSerial(string specSha256) => specSha256[..8];
 
+    /// <summary>Publishes the installer medium (built once per build, see <see cref="InstallerMedium"/>) as the ISO.</summary>
     public async Task<IReadOnlyList<string>> WriteAsync(ImageInputs inputs, CancellationToken ct)
+    {
+        var medium = await inputs.Medium.GetAsync(inputs, ct);
+        var output = Path.Combine(inputs.OutputDir, FileName(inputs.Spec.Spec));
+        AtomicFile.CopyFrom(medium.Iso, output);
+        log($"Wrote {Path.GetFileName(output)} ({new FileInfo(output).Length / 1048576} MiB).");
+        return [output];
+    }
+
+    /// <summary>
+    /// Makes the ISO at <paramref name="output"/>: GRUB for BIOS and UEFI, Xen, the kernel and initrd, the live
+    /// layers, and the installer's payload in install/.
+    /// </summary>
+    public static async Task MakeAsync(ProcessRunner runner, ImageInputs inputs, InstallPayload payload, string output, CancellationToken ct)
     {
         var spec = inputs.Spec.Spec;
         var tree = Path.Combine(inputs.StagingDir, "iso");
@@ -42,6 +56,7 @@ public sealed class IsoWriter(ProcessRunner runner, Action<string> log) : IImage
 
         // Small files are staged; the large ones are grafted straight from the cache and staging.
         Directory.CreateDirectory(Path.Combine(tree, "live"));
+        Directory.CreateDirectory(Path.Combine(tree, InstallPayload.MediumFolder));
         foreach (var f in inputs.Configs.Files.Where(f => f.File.Target == ConfigTarget.IsoMedium))
         {
             var path = Path.Combine(tree, f.File.Path);
@@ -49,10 +64,14 @@ public sealed class IsoWriter(ProcessRunner runner, Action<string> log) : IImage
             File.WriteAllText(path, f.Content);
         }
 
+        foreach (var f in payload.MediumFiles)
+        {
+            File.Copy(f, Path.Combine(tree, InstallPayload.MediumFolder, Path.GetFileName(f)));
+        }
+
         File.WriteAllText(Path.Combine(tree, "live", "filesystem.module"), "filesystem.squashfs\nnxtop.squashfs\n");
         File.WriteAllText(Path.Combine(tree, "live", spec.ImageId + ".id"), inputs.Spec.Sha256 + "\n");
 
-        var output = Path.Combine(inputs.OutputDir, FileName(spec));
         var temp = AtomicFile.TempNameFor(output);
         File.Delete(temp);
         string[] args =
@@ -95,7 +114,5 @@ public sealed class IsoWriter(ProcessRunner runner, Action<string> log) : IImage
         }
 
         AtomicFile.Commit(temp, output);
-        log($"Wrote {Path.GetFileName(output)} ({new FileInfo(output).Length / 1048576} MiB).");
-        return [output];
     }
 }

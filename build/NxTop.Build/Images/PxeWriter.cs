@@ -10,8 +10,8 @@ namespace NxTop.Build.Images;
 
 /// <summary>
 /// The PXE tree for lab PCs, in <c>&lt;output&gt;/pxe/</c>: pxelinux + mboot.c32 for legacy BIOS, a GRUB EFI network
-/// image for UEFI, an iPXE script for HTTP boot, and the files they all load. The root is one small ISO holding the
-/// same two squashfs layers as the installer ISO; live-boot's <c>fetch=</c> downloads it into RAM and loop-mounts it.
+/// image for UEFI, an iPXE script for HTTP boot, and the files they all load. The root image is the installer ISO;
+/// live-boot's <c>fetch=</c> downloads it into RAM and loop-mounts it.
 /// </summary>
 public sealed class PxeWriter(ProcessRunner runner, Action<string> log) : IImageWriter
 {
@@ -94,7 +94,10 @@ public sealed class PxeWriter(ProcessRunner runner, Action<string> log) : IImage
                 ],
                 new ToolRun { Environment = env, Timeout = TimeSpan.FromMinutes(2) }, ct);
 
-            await WriteRootImageAsync(inputs, Path.Combine(tree, RootImageName), env, ct);
+            // The root image is the installer ISO itself: live-boot stacks the same layers, and its install entry
+            // finds the install payload and slot A's bytes there, as it does when booted from the ISO.
+            var medium = await inputs.Medium.GetAsync(inputs, ct);
+            AtomicFile.CopyFrom(medium.Iso, Path.Combine(tree, RootImageName));
         }
         catch (ToolException ex)
         {
@@ -115,45 +118,5 @@ public sealed class PxeWriter(ProcessRunner runner, Action<string> log) : IImage
         files.Add(sumsPath);
         log($"Wrote {TreeName}/ ({files.Count} files, {files.Sum(f => new FileInfo(f).Length) / 1048576} MiB; root image {new FileInfo(Path.Combine(tree, RootImageName)).Length / 1048576} MiB).");
         return files;
-    }
-
-    /// <summary>
-    /// The root image: an ISO 9660 (Rock Ridge) holding live/ exactly as the installer ISO does, so live-boot
-    /// stacks the same layers. xorriso takes every date from SOURCE_DATE_EPOCH.
-    /// </summary>
-    private async Task WriteRootImageAsync(ImageInputs inputs, string output, IReadOnlyDictionary<string, string> env, CancellationToken ct)
-    {
-        var spec = inputs.Spec.Spec;
-        var small = Path.Combine(inputs.StagingDir, "pxe-root");
-        if (Directory.Exists(small))
-        {
-            Directory.Delete(small, recursive: true);
-        }
-
-        Directory.CreateDirectory(small);
-        var module = Path.Combine(small, "filesystem.module");
-        var id = Path.Combine(small, spec.ImageId + ".id");
-        File.WriteAllText(module, "filesystem.squashfs\nnxtop.squashfs\n");
-        File.WriteAllText(id, inputs.Spec.Sha256 + "\n");
-
-        var temp = AtomicFile.TempNameFor(output);
-        File.Delete(temp);
-        await runner.RunAsync("xorriso",
-            [
-                "-as", "mkisofs",
-                "-quiet",
-                "-o", temp,
-                "-volid", "NXTOP_ROOT",
-                "-rational-rock",
-                "-graft-points",
-                "live/filesystem.squashfs=" + inputs.BaseSquashfs,
-                "live/nxtop.squashfs=" + inputs.TopSquashfs,
-                "live/filesystem.module=" + module,
-                $"live/{spec.ImageId}.id=" + id,
-                "--",
-                .. IsoWriter.ReproducibleDates(inputs.SourceDateEpoch),
-            ],
-            new ToolRun { Environment = env, Timeout = TimeSpan.FromMinutes(5) }, ct);
-        AtomicFile.Commit(temp, output);
     }
 }

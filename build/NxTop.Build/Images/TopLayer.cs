@@ -59,6 +59,11 @@ public static class TopLayer
         var wants = Path.Combine(tree, "etc/systemd/system/multi-user.target.wants");
         Directory.CreateDirectory(wants);
         File.CreateSymbolicLink(Path.Combine(wants, "nxtop-agent.service"), "/etc/systemd/system/nxtop-agent.service");
+        // The installer runs only when its boot entry asks (ConditionKernelCommandLine), the data mount only on a disk boot.
+        File.CreateSymbolicLink(Path.Combine(wants, "nxtop-install.service"), "/etc/systemd/system/nxtop-install.service");
+        var localFsWants = Path.Combine(tree, "etc/systemd/system/local-fs.target.wants");
+        Directory.CreateDirectory(localFsWants);
+        File.CreateSymbolicLink(Path.Combine(localFsWants, "nxtop-data.service"), "/etc/systemd/system/nxtop-data.service");
         var sysinitWants = Path.Combine(tree, "etc/systemd/system/sysinit.target.wants");
         Directory.CreateDirectory(sysinitWants);
         File.CreateSymbolicLink(Path.Combine(sysinitWants, "nxtop-initrd-net-release.service"), "/etc/systemd/system/nxtop-initrd-net-release.service");

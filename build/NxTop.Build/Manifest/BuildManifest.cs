@@ -17,7 +17,8 @@ public sealed record Expectations(
     int Dom0MaxVcpus,
     string Hostname,
     string XenCommandLine,
-    string Dom0CommandLine);
+    string Dom0CommandLine,
+    string DiskDom0CommandLine);
 
 /// <summary>
 /// manifest.json: the spec hash, the component versions, the full package list (SBOM), each artifact's size and
@@ -35,6 +36,8 @@ public sealed record BuildManifest(
     string AgentVersion,
     string? Iso,
     string? Pxe,
+    string? Disk,
+    string? DiskQcow2,
     string SshHostKey,
     long RootfsBytes,
     long BaseSquashfsBytes,

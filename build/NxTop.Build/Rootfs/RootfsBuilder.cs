@@ -15,13 +15,23 @@ namespace NxTop.Build.Rootfs;
 public sealed class RootfsBuilder(Workspace workspace, ProcessRunner runner, Action<string> log, TimeProvider time)
 {
     /// <summary>Bump when the recipe changes in a way the hashed inputs do not show.</summary>
-    public const string RecipeVersion = "3";
+    public const string RecipeVersion = "4";
+
+    /// <summary>
+    /// The one timestamp of the Debian base: mmdebstrap gets it as SOURCE_DATE_EPOCH (so the files that maintainer
+    /// scripts make, /etc/shadow's dates and the like do not depend on when the cache was filled) and the base squashfs
+    /// takes every time from it. It is part of the recipe, not of the build's SOURCE_DATE_EPOCH, so one cached base
+    /// serves every commit and a cold cache gives the same bytes as a warm one. 2023-06-10, Debian 12's release day.
+    /// </summary>
+    public const long BaseEpoch = 1686355200;
 
     /// <summary>What the image machinery itself needs, whatever the spec lists.</summary>
     public static IReadOnlyList<string> RecipePackages { get; } =
     [
         "systemd-sysv", "udev", "kmod", "iproute2", "openssh-server", "linux-image-amd64", "xen-system-amd64",
         "initramfs-tools", "live-boot", "live-boot-initramfs-tools", "zstd",
+        // sfdisk and partx: the installer writes the disk layout, and the data partition grows on first boot.
+        "fdisk",
     ];
 
     /// <summary>Free space the cache needs for a cold build (download, unpacked root, squashfs).</summary>
@@ -51,7 +61,7 @@ public sealed class RootfsBuilder(Workspace workspace, ProcessRunner runner, Act
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(sb.ToString())))[..20];
     }
 
-    public async Task<BaseImage> BuildOrReuseAsync(ApplianceSpec spec, SquashfsCompression compression, long sourceDateEpoch, CancellationToken ct)
+    public async Task<BaseImage> BuildOrReuseAsync(ApplianceSpec spec, SquashfsCompression compression, CancellationToken ct)
     {
         var mirrors = AptSources.Resolve(spec.Debian.Mirror, spec.Debian.SecurityMirror, spec.Debian.Suite);
         var key = CacheKey(spec, mirrors);
@@ -73,7 +83,7 @@ public sealed class RootfsBuilder(Workspace workspace, ProcessRunner runner, Act
 
         if (!File.Exists(squashfs))
         {
-            await MakeSquashfsAsync(Path.Combine(dir, "root"), squashfs, compression, sourceDateEpoch, ["boot"], ct);
+            await MakeSquashfsAsync(Path.Combine(dir, "root"), squashfs, compression, BaseEpoch, ["boot"], ct);
         }
         else
         {
@@ -121,7 +131,11 @@ public sealed class RootfsBuilder(Workspace workspace, ProcessRunner runner, Act
         ];
         try
         {
-            await runner.RunAsync("mmdebstrap", args, new ToolRun { Timeout = TimeSpan.FromMinutes(40) }, ct);
+            await runner.RunAsync("mmdebstrap", args, new ToolRun
+            {
+                Timeout = TimeSpan.FromMinutes(40),
+                Environment = new Dictionary<string, string> { ["SOURCE_DATE_EPOCH"] = BaseEpoch.ToString(CultureInfo.InvariantCulture) },
+            }, ct);
         }
         catch (ToolException ex)
         {

@@ -12,6 +12,8 @@ public sealed record ApplianceSpec(
     AgentSpec Agent,
     BootSpec Boot,
     PxeSpec Pxe,
+    DiskSpec Disk,
+    InstallSpec Install,
     ImageSpec Image)
 {
     public string ImageId => $"{Name}-{Version}";
@@ -83,6 +85,9 @@ public enum BootEntry
 {
     Live,
     Debug,
+
+    /// <summary>The unattended installer: writes the disk layout to <see cref="InstallSpec.Target"/>.</summary>
+    Install,
 }
 
 /// <summary>
@@ -91,6 +96,34 @@ public enum BootEntry
 /// (DHCP next-server) on port 80, under <c>/&lt;name&gt;-&lt;version&gt;/</c>.
 /// </summary>
 public sealed record PxeSpec(string? HttpBaseUrl);
+
+/// <summary>
+/// The A/B disk image (format <c>disk</c>) and the layout the installer writes: a BIOS boot partition, an EFI system
+/// partition holding GRUB and its environment block, two root slots of <see cref="SlotMiB"/> each (slot A holds the
+/// installer ISO, which is a read-only root image), and the data partition for /var/lib/nxtop, which grows to fill the
+/// disk on first boot.
+/// </summary>
+public sealed record DiskSpec(
+    int EspMiB,
+    int SlotMiB,
+    int DataMiB);
+
+public enum InstallAfter
+{
+    Poweroff,
+    Reboot,
+    None,
+}
+
+/// <summary>
+/// The unattended installer's answers, used by the install boot entry. <see cref="Target"/> is the disk to write
+/// (e.g. <c>/dev/sda</c>); null leaves it to <c>nxtop.target=</c> on the kernel command line. Without
+/// <see cref="Wipe"/>, a target that holds partitions or a filesystem is refused.
+/// </summary>
+public sealed record InstallSpec(
+    string? Target,
+    bool Wipe,
+    InstallAfter After);
 
 public sealed record ImageSpec(
     IReadOnlyList<OutputFormat> Formats,

@@ -7,4 +7,7 @@ public enum OutputFormat
 
     /// <summary>A PXE tree for lab PCs: pxelinux (BIOS), GRUB EFI netboot (UEFI) and an iPXE HTTP script.</summary>
     Pxe,
+
+    /// <summary>The A/B GPT disk image, raw (<c>.img</c>) and <c>.qcow2</c>, bootable under BIOS and UEFI.</summary>
+    Disk,
 }

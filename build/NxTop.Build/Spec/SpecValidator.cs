@@ -150,6 +150,26 @@ public static partial class SpecValidator
             Bad("$.pxe.httpBaseUrl", $"got \"{pxeBase}\"; expected null or a plain http:// URL ending in '/', e.g. \"http://10.0.0.1/nxtop/\" (GRUB and the initramfs speak no https).");
         }
 
+        if (s.Disk.EspMiB is < 16 or > 4096)
+        {
+            Bad("$.disk.espMiB", $"got {s.Disk.EspMiB}; expected MiB from 16 to 4096 for the EFI system partition (GRUB needs about 5).");
+        }
+
+        if (s.Disk.SlotMiB is < 64 or > 65536)
+        {
+            Bad("$.disk.slotMiB", $"got {s.Disk.SlotMiB}; expected MiB from 64 to 65536 for each root slot (it holds the whole ISO, so leave room for updates).");
+        }
+
+        if (s.Disk.DataMiB is < 16 or > 1048576)
+        {
+            Bad("$.disk.dataMiB", $"got {s.Disk.DataMiB}; expected MiB from 16 to 1048576 for the data partition (it grows to fill the disk on first boot).");
+        }
+
+        if (s.Install.Target is { } installTarget && !DiskRe().IsMatch(installTarget))
+        {
+            Bad("$.install.target", $"got \"{installTarget}\"; expected null or a disk device path such as \"/dev/sda\", \"/dev/nvme0n1\" or \"/dev/disk/by-id/...\".");
+        }
+
         if (s.Agent.EnrollmentToken is { } token && (token.Length < 16 || token.Any(char.IsWhiteSpace)))
         {
             Bad("$.agent.enrollmentToken", "expected null or a one-time token of at least 16 characters without spaces (nxtop-center-admin tokens makes one).");
@@ -230,6 +250,9 @@ public static partial class SpecValidator
 
     [GeneratedRegex(@"^[a-z0-9][a-z0-9-]{0,39}\z")]
     private static partial Regex NameRe();
+
+    [GeneratedRegex(@"^/dev/[A-Za-z0-9._:/+-]+\z")]
+    private static partial Regex DiskRe();
 
     [GeneratedRegex(@"^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?\z")]
     private static partial Regex VersionRe();

@@ -44,4 +44,20 @@ public static class AtomicFile
 
         File.Move(temp, path, overwrite: true);
     }
+
+    /// <summary>Copies <paramref name="source"/> to <paramref name="path"/> through a temporary file.</summary>
+    public static void CopyFrom(string source, string path)
+    {
+        var temp = TempNameFor(path);
+        try
+        {
+            File.Copy(source, temp, overwrite: true);
+            Commit(temp, path);
+        }
+        catch
+        {
+            File.Delete(temp);
+            throw;
+        }
+    }
 }
