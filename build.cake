@@ -27,13 +27,21 @@ Task("__UnitTests")
     .IsDependentOn("__CompileTools")
     .Does<BuildContext>((ctx, b) => Steps.RunTests(ctx, b, b.UnitTestProjects, null));
 
+Task("__InstallerImage")
+    .Description("Builds the unattended installer (profile installer) that the install scenarios boot.")
+    .IsDependentOn("__CheckHost")
+    .IsDependentOn("__PublishAgent")
+    .Does<BuildContext>(Steps.BuildInstallerImage);
+
 Task("__VmSmoke")
-    .Description("Boots the built ISO in QEMU under BIOS and UEFI and checks Xen, dom0 and the agent over SSH.")
+    .Description("The smoke boots: ISO under BIOS and UEFI, PXE under BIOS, the disk image under UEFI, an unattended install and its disk under BIOS; checks Xen, dom0 and the agent over SSH.")
+    .IsDependentOn("__InstallerImage")
     .IsDependentOn("Image")
     .Does<BuildContext>((ctx, b) => Steps.RunTests(ctx, b, new[] { b.VmTestProject }, "Category=Smoke|Category=Harness"));
 
 Task("__VmNightly")
     .Description("The nightly VM matrix: every scenario, including the USB stick.")
+    .IsDependentOn("__InstallerImage")
     .IsDependentOn("Image")
     .Does<BuildContext>((ctx, b) => Steps.RunTests(ctx, b, new[] { b.VmTestProject }, null));
 
@@ -48,7 +56,7 @@ Task("Validate")
     .Does<BuildContext>(Steps.Validate);
 
 Task("Image")
-    .Description("Builds the appliance images (artifacts/<name>-<version>/): ISO, manifest.json, SHA256SUMS, SSH keys.")
+    .Description("Builds the appliance images (artifacts/<name>-<version>/): installer ISO, PXE tree, A/B disk image (.img, .qcow2), manifest.json, SHA256SUMS, SSH keys.")
     .IsDependentOn("__CheckHost")
     .IsDependentOn("__PublishAgent")
     .Does<BuildContext>(Steps.BuildImage);
@@ -58,7 +66,7 @@ Task("UnitTest")
     .IsDependentOn("__UnitTests");
 
 Task("Test")
-    .Description("What CI runs: unit tests, the image build, and the QEMU smoke boots (ISO under BIOS and UEFI).")
+    .Description("What CI runs: unit tests, the image builds, and the QEMU smoke boots (ISO BIOS/UEFI, PXE BIOS, disk UEFI, install + installed disk BIOS).")
     .IsDependentOn("__UnitTests")
     .IsDependentOn("__VmSmoke");
 
@@ -78,7 +86,7 @@ Task("Center")
     .Does<BuildContext>(Steps.Center);
 
 Task("Run")
-    .Description("Boots the last built image in QEMU for a person: serial console on this terminal, the SSH command printed. --format=iso-bios|iso-uefi|usb-uefi|pxe-bios|pxe-uefi|ipxe (default iso-bios).")
+    .Description("Boots the last built image in QEMU for a person: serial console on this terminal, the SSH command printed. --format=iso-bios|iso-uefi|usb-uefi|pxe-bios|pxe-uefi|ipxe|disk-bios|disk-uefi (default iso-bios).")
     .IsDependentOn("__CompileTools")
     .Does<BuildContext>(Steps.Run);
 

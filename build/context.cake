@@ -35,12 +35,15 @@ public sealed class BuildContext
     public string Version { get; }
 
     /// <summary>Arguments for nxtop-build that every command shares.</summary>
-    public ProcessArgumentBuilder CliArgs(string command)
+    public ProcessArgumentBuilder CliArgs(string command) => CliArgs(command, Profile);
+
+    /// <summary>Arguments for nxtop-build with an explicit profile (empty: none).</summary>
+    public ProcessArgumentBuilder CliArgs(string command, string profile)
     {
         var args = new ProcessArgumentBuilder().Append(BuildCli.FullPath).Append(command).Append("--repo").AppendQuoted(Root.FullPath);
-        if (!string.IsNullOrEmpty(Profile))
+        if (!string.IsNullOrEmpty(profile))
         {
-            args.Append("--profile").AppendQuoted(Profile);
+            args.Append("--profile").AppendQuoted(profile);
         }
         return args;
     }

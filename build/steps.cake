@@ -25,6 +25,13 @@ public static class Steps
     public static void BuildImage(ICakeContext ctx, BuildContext b, IDictionary<string, string> env) =>
         Cli(ctx, b, b.CliArgs("build").Append("--agent").AppendQuoted(b.AgentBinary.FullPath).Append("--agent-version").Append(b.Version), env);
 
+    /// <summary>
+    /// The unattended installer (profile installer: artifacts/nxtop-installer-&lt;version&gt;/), which the install
+    /// scenarios boot. Built before the main image, so artifacts/last-image.txt names the main one.
+    /// </summary>
+    public static void BuildInstallerImage(ICakeContext ctx, BuildContext b) =>
+        Cli(ctx, b, b.CliArgs("build", "installer").Append("--agent").AppendQuoted(b.AgentBinary.FullPath).Append("--agent-version").Append(b.Version), null);
+
     public static void RunTests(ICakeContext ctx, BuildContext b, IEnumerable<FilePath> projects, string filter)
     {
         ctx.EnsureDirectoryExists(b.TestResults);

@@ -135,7 +135,7 @@ public class SpecLoaderTests
     {
         var ex = Assert.Throws<SpecException>(() => SpecLoader.Load(Repo.Spec, "prod"));
 
-        Assert.Contains("Known profiles: debug, lab, release.", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("Known profiles: debug, installer, lab, release.", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

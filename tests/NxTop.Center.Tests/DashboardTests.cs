@@ -90,4 +90,80 @@ public sealed class DashboardTests : IDisposable
         using var missing = await browser.GetAsync("/dashboard/groups/none");
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
     }
+
+    [Fact]
+    public async Task Publishing_from_the_dashboard_streams_the_file_and_signs_a_version()
+    {
+        using var browser = Browser();
+        (await SignIn(browser, center.AdminToken)).Dispose();
+        var bytes = System.Text.Encoding.UTF8.GetBytes("a base image");
+        using var form = new MultipartFormDataContent
+        {
+            { new StringContent("base"), "kind" },
+            { new StringContent("desktop"), "name" },
+            { new StringContent("current"), "channel" },
+            { new ByteArrayContent(bytes), "file", "desktop.qcow2" },
+        };
+        using var response = await browser.PostAsync("/dashboard/publish", form);
+        await Expect.Status(response, HttpStatusCode.Created);
+        var sha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes));
+        Assert.Contains(sha256, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var artifact = await center.Store.GetArtifactAsync("desktop", 1, default);
+        Assert.Equal(sha256, Assert.Single(artifact!.Blobs).Sha256);
+        Assert.Equal(NxTop.Contracts.MediaTypes.Qcow2, artifact.Blobs[0].MediaType);
+    }
+
+    [Fact]
+    public async Task Dashboard_forms_refuse_foreign_origins_anonymous_callers_and_bad_values()
+    {
+        await center.PublishAsync(ContentKind.Base, "desktop", "v1", NxTop.Contracts.Center.PublishChannel.Current);
+        await center.PutGroupAsync("floor-3");
+        using var anonymous = Browser();
+        using (var form = Form(("base", "desktop"), ("deadline", "300"), ("lockoutDays", "0")))
+        using (var response = await anonymous.PostAsync("/dashboard/assign/group/floor-3", form))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        }
+
+        using var browser = Browser();
+        (await SignIn(browser, center.AdminToken)).Dispose();
+        using (var request = new HttpRequestMessage(HttpMethod.Post, "/dashboard/assign/group/floor-3") { Content = Form(("base", "desktop"), ("deadline", "300"), ("lockoutDays", "0")) })
+        {
+            request.Headers.Add("Origin", "https://evil.example");
+            using var response = await browser.SendAsync(request);
+            Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        }
+
+        using (var form = Form(("base", "desktop"), ("deadline", "5"), ("lockoutDays", "0")))
+        using (var response = await browser.PostAsync("/dashboard/assign/group/floor-3", form))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            Assert.Contains("healthCheckDeadlineSeconds must be 10-86400", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        using (var form = Form(("base", "nothing"), ("deadline", "300"), ("lockoutDays", "0")))
+        using (var response = await browser.PostAsync("/dashboard/assign/group/floor-3", form))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        }
+
+        Assert.Null(await center.Store.GetAssignmentAsync(NxTop.Center.Storage.AssignmentTarget.Group, "floor-3", default));
+        using (var form = Form(("base", "desktop"), ("deadline", "300"), ("lockoutDays", "0")))
+        using (var response = await browser.PostAsync("/dashboard/assign/group/none", form))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        }
+
+        using (var request = new HttpRequestMessage(HttpMethod.Post, "/dashboard/assign/group/floor-3") { Content = Form(("base", "desktop"), ("deadline", "300"), ("lockoutDays", "3")) })
+        {
+            request.Headers.Add("Origin", "http://localhost");
+            using var response = await browser.SendAsync(request);
+            Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        }
+
+        Assert.Equal(3, (await center.Store.GetAssignmentAsync(NxTop.Center.Storage.AssignmentTarget.Group, "floor-3", default))!.Policy.LockoutDays);
+    }
+
+    private static FormUrlEncodedContent Form(params (string Name, string Value)[] fields) =>
+        new(fields.Select(f => new KeyValuePair<string, string>(f.Name, f.Value)));
 }

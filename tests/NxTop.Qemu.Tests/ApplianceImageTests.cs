@@ -16,6 +16,7 @@ public sealed class ApplianceImageTests : IDisposable
             "hostname": "nxtop",
             "xenCommandLine": "console=com1,vga com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=1",
             "dom0CommandLine": "console=hvc0 quiet",
+            "diskDom0CommandLine": "console=hvc0 quiet nxtop.slot=a",
             "somethingNew": true
           }
         }
@@ -170,7 +171,7 @@ public sealed class ScenarioTests : IDisposable
     {
         var manifest = ImageManifest.Parse("""
             {"name":"nxtop","version":"0.1.0","iso":"nxtop.iso","pxe":"pxe","expect":{"xenMajorMinor":"4.17","dom0MemMiB":1024,
-             "dom0MaxVcpus":1,"hostname":"nxtop","xenCommandLine":"x","dom0CommandLine":"y"}}
+             "dom0MaxVcpus":1,"hostname":"nxtop","xenCommandLine":"x","dom0CommandLine":"y","diskDom0CommandLine":"z"}}
             """);
         return (new ApplianceImage("/img", manifest), new RepoLayout(_dir.Path));
     }
@@ -256,12 +257,74 @@ public sealed class ScenarioTests : IDisposable
         Assert.False(Scenario.IsoBios.NeedsPxeHttp());
     }
 
+    [Theory]
+    [InlineData(Scenario.DiskBios, false)]
+    [InlineData(Scenario.DiskUefi, true)]
+    [InlineData(Scenario.InstalledBios, false)]
+    [InlineData(Scenario.InstalledUefi, true)]
+    public void Disk_scenarios_boot_their_own_qcow2_overlay_on_virtio(Scenario scenario, bool uefi)
+    {
+        var (image, repo) = Image();
+
+        var o = scenario.Options(image, repo, Accelerator.Tcg, 2222);
+        var args = QemuCommandLine.Build(o);
+
+        Assert.True(scenario.BootsDisk());
+        Assert.Equal(uefi ? Firmware.Uefi : Firmware.Bios, o.Firmware);
+        var overlay = Path.Combine(_dir.Path, "artifacts", "vm-logs", $"{scenario}.qcow2");
+        Assert.Equal(new BootSource.Disk(overlay, DiskFormat.Qcow2), o.Boot);
+        Assert.Contains($"if=none,id=disk0,format=qcow2,file={overlay}", args);
+        Assert.Contains("virtio-blk-pci,drive=disk0,bootindex=0", args);
+        Assert.Equal(scenario is Scenario.InstalledBios or Scenario.InstalledUefi, scenario.UsesInstallerImage());
+    }
+
+    [Fact]
+    public void Install_boots_the_iso_under_seabios_with_the_empty_target_as_a_virtio_disk()
+    {
+        var (image, repo) = Image();
+
+        var o = Scenario.Install.Options(image, repo, Accelerator.Tcg, 2222);
+        var args = QemuCommandLine.Build(o);
+
+        Assert.IsType<Firmware.SeaBios>(o.Firmware);
+        Assert.Equal(new BootSource.Cdrom("/img/nxtop.iso"), o.Boot);
+        var target = ScenarioExtensions.InstallTargetPath(repo);
+        Assert.Equal([new ExtraDisk(target)], o.ExtraDisks);
+        Assert.Contains($"if=none,id=xdisk1,format=raw,file={target}", args);
+        Assert.True(o.NoReboot, "the install ends with a power-off, which must end QEMU");
+        Assert.False(Scenario.Install.BootsDisk());
+        Assert.True(Scenario.Install.UsesInstallerImage());
+    }
+
+    [Fact]
+    public void An_image_without_a_disk_image_says_how_to_build_one()
+    {
+        var (image, _) = Image();
+
+        var ex = Assert.Throws<ImageNotFoundException>(() => image.DiskQcow2Path);
+        Assert.Contains("\"disk\" to image.formats", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_overlay_reads_through_to_its_backing_disk_and_can_be_larger()
+    {
+        var backing = Path.Combine(_dir.Path, "base.raw");
+        DiskImages.CreateEmpty(backing, 8L << 20);
+        var overlay = Path.Combine(_dir.Path, "over.qcow2");
+
+        await DiskImages.CreateOverlayAsync(backing, DiskFormat.Raw, overlay, 16L << 20);
+
+        Assert.Equal(16L << 20, await DiskImages.VirtualSizeAsync(overlay));
+        Assert.Equal(8L << 20, await DiskImages.VirtualSizeAsync(backing));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => DiskImages.CreateOverlayAsync(Path.Combine(_dir.Path, "missing.raw"), DiskFormat.Raw, overlay, null));
+    }
+
     [Fact]
     public void An_image_without_a_pxe_tree_says_how_to_build_one()
     {
         var manifest = ImageManifest.Parse("""
             {"name":"nxtop","version":"0.1.0","iso":"nxtop.iso","expect":{"xenMajorMinor":"4.17","dom0MemMiB":1024,
-             "dom0MaxVcpus":1,"hostname":"nxtop","xenCommandLine":"x","dom0CommandLine":"y"}}
+             "dom0MaxVcpus":1,"hostname":"nxtop","xenCommandLine":"x","dom0CommandLine":"y","diskDom0CommandLine":"z"}}
             """);
         var image = new ApplianceImage("/img", manifest);
 

@@ -23,6 +23,9 @@ public sealed record ImageExpectations
 
     /// <summary>dom0's kernel command line as <c>/proc/cmdline</c> holds it.</summary>
     public required string Dom0CommandLine { get; init; }
+
+    /// <summary>dom0's kernel command line when the disk boots slot A.</summary>
+    public required string DiskDom0CommandLine { get; init; }
 }
 
 /// <summary>
@@ -42,6 +45,12 @@ public sealed record ImageManifest
 
     /// <summary>The PXE tree's folder, relative to the image directory; null when the spec built none.</summary>
     public string? Pxe { get; init; }
+
+    /// <summary>The raw disk image's file name; null when the spec built no disk image.</summary>
+    public string? Disk { get; init; }
+
+    /// <summary>The qcow2 disk image's file name; null when the spec built no disk image.</summary>
+    public string? DiskQcow2 { get; init; }
 
     /// <summary>What a booted image must show.</summary>
     public required ImageExpectations Expect { get; init; }
@@ -73,6 +82,34 @@ public sealed record ApplianceImage(string Directory, ImageManifest Manifest)
     public string PxeDirectory => Manifest.Pxe is { } pxe
         ? Path.Combine(Directory, pxe)
         : throw new ImageNotFoundException($"The image in {Directory} has no PXE tree: add \"pxe\" to image.formats in the spec and rebuild.");
+
+    /// <summary>The qcow2 disk image.</summary>
+    /// <exception cref="ImageNotFoundException">The image has no disk image (its spec did not list the format).</exception>
+    public string DiskQcow2Path => Manifest.DiskQcow2 is { } q
+        ? Path.Combine(Directory, q)
+        : throw new ImageNotFoundException($"The image in {Directory} has no disk image: add \"disk\" to image.formats in the spec and rebuild.");
+
+    /// <summary>The raw disk image.</summary>
+    /// <exception cref="ImageNotFoundException">The image has no disk image.</exception>
+    public string DiskRawPath => Manifest.Disk is { } d
+        ? Path.Combine(Directory, d)
+        : throw new ImageNotFoundException($"The image in {Directory} has no disk image: add \"disk\" to image.formats in the spec and rebuild.");
+
+    /// <summary>
+    /// The unattended installer image that goes with this one: the <c>installer</c> profile names it
+    /// <c>&lt;name&gt;-installer</c>, so it is <c>artifacts/&lt;name&gt;-installer-&lt;version&gt;</c> unless
+    /// <c>NXTOP_INSTALLER_IMAGE_DIR</c> says otherwise.
+    /// </summary>
+    public static ApplianceImage LocateInstaller(RepoLayout repo, ApplianceImage main, Func<string, string?>? getEnvironmentVariable = null)
+    {
+        ArgumentNullException.ThrowIfNull(repo);
+        ArgumentNullException.ThrowIfNull(main);
+        var env = (getEnvironmentVariable ?? Environment.GetEnvironmentVariable)("NXTOP_INSTALLER_IMAGE_DIR");
+        return !string.IsNullOrWhiteSpace(env)
+            ? Load(Path.GetFullPath(env.Trim(), repo.Root), $"NXTOP_INSTALLER_IMAGE_DIR={env}")
+            : Load(Path.Combine(repo.Artifacts, $"{main.Manifest.Name}-installer-{main.Manifest.Version}"),
+                "the installer profile's name (build it with ./build.sh --profile=installer)");
+    }
 
     /// <summary>The image's name-version id, the folder under which the PXE tree is served over HTTP.</summary>
     public string ImageId => $"{Manifest.Name}-{Manifest.Version}";
@@ -143,6 +180,14 @@ public sealed record ApplianceImage(string Directory, ImageManifest Manifest)
             if (file is not null && !File.Exists(file))
             {
                 throw new ImageNotFoundException($"Missing {file} {hint}");
+            }
+        }
+
+        foreach (var file in new[] { manifest.Disk, manifest.DiskQcow2 })
+        {
+            if (file is not null && !File.Exists(Path.Combine(directory, file)))
+            {
+                throw new ImageNotFoundException($"Missing {Path.Combine(directory, file)} {hint}");
             }
         }
 

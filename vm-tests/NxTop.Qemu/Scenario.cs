@@ -20,6 +20,21 @@ public enum Scenario
 
     /// <summary>iPXE (QEMU's NIC ROM under SeaBIOS) runs boot.ipxe and fetches everything over HTTP.</summary>
     IpxeHttp,
+
+    /// <summary>The built disk image (a qcow2 overlay 1 GiB larger, so the data partition grows) on virtio under SeaBIOS.</summary>
+    DiskBios,
+
+    /// <summary>The built disk image (a larger qcow2 overlay) under OVMF.</summary>
+    DiskUefi,
+
+    /// <summary>The installer ISO's unattended install entry writes an empty virtio disk, then powers off. No SSH.</summary>
+    Install,
+
+    /// <summary>The disk that <see cref="Install"/> wrote (a qcow2 overlay), booted alone under SeaBIOS.</summary>
+    InstalledBios,
+
+    /// <summary>The disk that <see cref="Install"/> wrote (a qcow2 overlay), booted alone under OVMF.</summary>
+    InstalledUefi,
 }
 
 /// <summary>The behaviour of each <see cref="Scenario"/>.</summary>
@@ -51,6 +66,22 @@ public static class ScenarioExtensions
     /// <summary>The HTTP port of the PXE scenarios (see <see cref="HostAddressSeenByGuest"/>).</summary>
     public const int PxeHttpPort = 80;
 
+    /// <summary>The copy-on-write overlay a disk scenario boots (the build's image and the installed disk stay untouched).</summary>
+    public static string OverlayPath(this Scenario scenario, RepoLayout repo) =>
+        Path.Combine(Checked(repo).VmLogs, $"{scenario}.qcow2");
+
+    /// <summary>The empty disk the <see cref="Scenario.Install"/> run writes, kept for the installed-disk scenarios.</summary>
+    public static string InstallTargetPath(RepoLayout repo) => Path.Combine(Checked(repo).VmLogs, "Install.disk.raw");
+
+    /// <summary>The size of the empty install target: larger than the image, so the data partition grows on first boot.</summary>
+    public const long InstallTargetBytes = 3L * 1024 * 1024 * 1024;
+
+    /// <summary>Whether the scenario boots a disk (an overlay made before QEMU starts).</summary>
+    public static bool BootsDisk(this Scenario scenario) => scenario is Scenario.DiskBios or Scenario.DiskUefi or Scenario.InstalledBios or Scenario.InstalledUefi;
+
+    /// <summary>Whether the scenario boots the installer profile's image (or the disk it installed).</summary>
+    public static bool UsesInstallerImage(this Scenario scenario) => scenario is Scenario.Install or Scenario.InstalledBios or Scenario.InstalledUefi;
+
     /// <summary>Whether the scenario needs the PXE tree served over HTTP on 127.0.0.1:<see cref="PxeHttpPort"/>.</summary>
     public static bool NeedsPxeHttp(this Scenario scenario) => scenario is Scenario.PxeBios or Scenario.PxeUefi or Scenario.IpxeHttp;
 
@@ -68,6 +99,9 @@ public static class ScenarioExtensions
             Scenario.PxeUefi => (Firmware.Uefi, new BootSource.Pxe(image.PxeDirectory, "bootx64.efi")),
             Scenario.IpxeHttp => (Firmware.Bios, new BootSource.Pxe(image.PxeDirectory,
                 $"http://{HostAddressSeenByGuest}/{image.ImageId}/boot.ipxe")),
+            Scenario.DiskBios or Scenario.InstalledBios => (Firmware.Bios, new BootSource.Disk(scenario.OverlayPath(repo), DiskFormat.Qcow2)),
+            Scenario.DiskUefi or Scenario.InstalledUefi => (Firmware.Uefi, new BootSource.Disk(scenario.OverlayPath(repo), DiskFormat.Qcow2)),
+            Scenario.Install => (Firmware.Bios, new BootSource.Cdrom(image.IsoPath)),
             _ => throw new ArgumentOutOfRangeException(nameof(scenario), scenario, null),
         };
 
@@ -79,6 +113,7 @@ public static class ScenarioExtensions
             Network = new NetworkOptions(sshPort),
             SerialLogPath = scenario.SerialLogPath(repo),
             FirmwareLogPath = scenario.FirmwareLogPath(repo),
+            ExtraDisks = scenario == Scenario.Install ? [new ExtraDisk(InstallTargetPath(repo))] : [],
         }.WithAccelerator(accelerator);
     }
 

@@ -16,6 +16,8 @@ internal static class RunCommand
         ["pxe-bios"] = Scenario.PxeBios,
         ["pxe-uefi"] = Scenario.PxeUefi,
         ["ipxe"] = Scenario.IpxeHttp,
+        ["disk-bios"] = Scenario.DiskBios,
+        ["disk-uefi"] = Scenario.DiskUefi,
     };
 
     public static async Task<int> MainAsync(string[] args, TextWriter stdout, TextWriter stderr)
@@ -41,6 +43,12 @@ internal static class RunCommand
 
         var accel = await AccelProbe.DecideOnceAsync();
         var port = FreePort.Pick();
+        if (scenario.BootsDisk())
+        {
+            // A copy-on-write overlay: the person may change the disk at will, the build's image stays as built.
+            await DiskImages.CreateOverlayAsync(image.DiskQcow2Path, DiskFormat.Qcow2, scenario.OverlayPath(repo), null);
+        }
+
         var options = scenario.Options(image, repo, accel.Accelerator, port) with
         {
             Name = "run-" + scenario,

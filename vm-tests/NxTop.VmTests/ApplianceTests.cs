@@ -19,6 +19,9 @@ public abstract class ApplianceTests(VmFixture vm, ITestOutputHelper output)
     /// <summary>The boot under test, for the scenario-specific checks of derived classes.</summary>
     protected VmFixture Vm => vm;
 
+    /// <summary>The test's output, for derived classes.</summary>
+    protected ITestOutputHelper Output => output;
+
     private ImageExpectations Expect => vm.Image.Manifest.Expect;
 
     [Fact]

@@ -116,6 +116,10 @@ public abstract class VmFixture : IAsyncLifetime
         try
         {
             _image = ApplianceImage.Locate(Repo);
+            if (Scenario.UsesInstallerImage())
+            {
+                _image = ApplianceImage.LocateInstaller(Repo, _image);
+            }
         }
         catch (ImageNotFoundException e)
         {
@@ -150,6 +154,11 @@ public abstract class VmFixture : IAsyncLifetime
                     + $"(the guest sees http://{ScenarioExtensions.HostAddressSeenByGuest}/{_image.ImageId}/)");
             }
 
+            if (Scenario.BootsDisk())
+            {
+                await PrepareDiskAsync(Accel.Accelerator, deadline);
+            }
+
             Machine = QemuMachine.Start(options, Scenario.PidFilePath(Repo));
             Write($"{Scenario}: QEMU pid {Machine.ProcessId}, SSH on 127.0.0.1:{SshPort}, deadline {deadline.TotalSeconds:0} s");
             Write($"{Scenario}: {Machine.CommandLineText}");
@@ -182,6 +191,30 @@ public abstract class VmFixture : IAsyncLifetime
             {
                 new BootTiming(Scenario.ToString(), AccelName, null, failure.Reason).WriteTo(Scenario.TimingPath(Repo));
             }
+        }
+    }
+
+    /// <summary>The install this fixture's disk came from (installed-disk scenarios only).</summary>
+    public InstallOutcome? Install { get; private set; }
+
+    /// <summary>
+    /// The overlay a disk scenario boots: over the build's qcow2, 1 GiB larger so the data partition has room to
+    /// grow; or over the disk the unattended install wrote (the install runs once, for all installed-disk scenarios).
+    /// </summary>
+    private async Task PrepareDiskAsync(Accelerator accelerator, TimeSpan deadline)
+    {
+        var overlay = Scenario.OverlayPath(Repo);
+        if (Scenario.UsesInstallerImage())
+        {
+            Install = await InstalledDisk.GetAsync(_image!, Repo, accelerator, deadline, Write);
+            await DiskImages.CreateOverlayAsync(Install.TargetPath, DiskFormat.Raw, overlay, null);
+            Write($"{Scenario}: booting {overlay} over the installed disk {Install.TargetPath}");
+        }
+        else
+        {
+            var size = await DiskImages.VirtualSizeAsync(_image!.DiskQcow2Path) + (1L << 30);
+            await DiskImages.CreateOverlayAsync(_image.DiskQcow2Path, DiskFormat.Qcow2, overlay, size);
+            Write($"{Scenario}: booting {overlay} ({size >> 20} MiB) over {_image.DiskQcow2Path}");
         }
     }
 
@@ -275,6 +308,30 @@ public sealed class PxeBiosFixture(IMessageSink diagnostics) : VmFixture(Scenari
 
 /// <summary>PXE under OVMF: GRUB's EFI network image.</summary>
 public sealed class PxeUefiFixture(IMessageSink diagnostics) : VmFixture(Scenario.PxeUefi, diagnostics);
+
+/// <summary>The built disk image under SeaBIOS.</summary>
+public sealed class DiskBiosFixture(IMessageSink diagnostics) : VmFixture(Scenario.DiskBios, diagnostics);
+
+/// <summary>The built disk image under OVMF.</summary>
+public sealed class DiskUefiFixture(IMessageSink diagnostics) : VmFixture(Scenario.DiskUefi, diagnostics);
+
+/// <summary>The installed disk under SeaBIOS.</summary>
+public sealed class InstalledBiosFixture(IMessageSink diagnostics) : VmFixture(Scenario.InstalledBios, diagnostics);
+
+/// <summary>The installed disk under OVMF.</summary>
+public sealed class InstalledUefiFixture(IMessageSink diagnostics) : VmFixture(Scenario.InstalledUefi, diagnostics);
+
+[CollectionDefinition(nameof(Scenario.DiskBios))]
+public sealed class DiskBiosBoot : ICollectionFixture<DiskBiosFixture>;
+
+[CollectionDefinition(nameof(Scenario.DiskUefi))]
+public sealed class DiskUefiBoot : ICollectionFixture<DiskUefiFixture>;
+
+[CollectionDefinition(nameof(Scenario.InstalledBios))]
+public sealed class InstalledBiosBoot : ICollectionFixture<InstalledBiosFixture>;
+
+[CollectionDefinition(nameof(Scenario.InstalledUefi))]
+public sealed class InstalledUefiBoot : ICollectionFixture<InstalledUefiFixture>;
 
 /// <summary>iPXE over HTTP under SeaBIOS.</summary>
 public sealed class IpxeHttpFixture(IMessageSink diagnostics) : VmFixture(Scenario.IpxeHttp, diagnostics);
