@@ -262,7 +262,7 @@ internal static class AdminEndpoints
         return Results.Json(Info(assignment), CenterJsonContext.Default.AssignmentInfo);
     }
 
-    private static async Task<string?> CheckAssignmentAsync(AssignmentRequest body, ICenterStore store, CancellationToken cancellationToken)
+    internal static async Task<string?> CheckAssignmentAsync(AssignmentRequest body, ICenterStore store, CancellationToken cancellationToken)
     {
         if (body.Policy.HealthCheckDeadlineSeconds is < 10 or > 86_400)
         {

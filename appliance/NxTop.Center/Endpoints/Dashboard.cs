@@ -10,7 +10,7 @@ namespace NxTop.Center.Endpoints;
 
 /// <summary>
 /// A small server-rendered dashboard: fleet overview, devices, a device's history, groups and
-/// tracks. Read-only; publishing and assigning go through the admin API and CLI. The admin signs
+/// tracks; publishing, promoting and assigning are in <see cref="DashboardActions"/>. The admin signs
 /// in with an admin credential, kept in an HttpOnly, SameSite=Strict cookie for these pages only.
 /// </summary>
 internal static class Dashboard
@@ -38,6 +38,7 @@ internal static class Dashboard
         pages.MapGet("/devices", DevicesAsync);
         pages.MapGet("/devices/{id}", DeviceAsync);
         pages.MapGet("/groups/{name}", GroupAsync);
+        DashboardActions.Map(pages);
     }
 
     private static async Task<IResult> LoginAsync(HttpContext context, ICenterStore store)
@@ -79,9 +80,25 @@ internal static class Dashboard
         html.Append("<h2>By health</h2>");
         Table(html, ["health", "devices"], counts.ByHealth.Select(c => new[] { E(c.Key), N(c.Count) }));
         html.Append("<h2>Groups</h2>");
-        Table(html, ["group", "ring", "devices"], groups.Select(g => new[] { Link($"/dashboard/groups/{Uri.EscapeDataString(g.Name)}", g.Name), Ring(g.Ring), N(g.Members) }));
-        html.Append("<h2>Published content</h2>");
-        Table(html, ["name", "kind", "current", "staged"], tracks.Select(t => new[] { E(t.Name), t.Kind == NxTop.Contracts.ContentKind.App ? "app" : "base", V(t.Current), V(t.Staged) }));
+        Table(html, ["group", "ring", "devices", ""], groups.Select(g => new[]
+        {
+            Link($"/dashboard/groups/{Uri.EscapeDataString(g.Name)}", g.Name), Ring(g.Ring), N(g.Members), Link($"/dashboard/assign/group/{Uri.EscapeDataString(g.Name)}", "assign"),
+        }));
+        html.Append("""
+            <form method="post" action="/dashboard/groups" class="inline">
+              <label>New group <input name="name" required pattern="[a-z0-9][a-z0-9._\-]{0,63}"></label>
+              <label><input type="checkbox" name="ring" value="pilot"> pilot</label>
+              <button type="submit">Create group</button>
+            </form>
+            """);
+        html.Append("<h2 id=\"content\">Published content</h2><p><a href=\"/dashboard/publish\">Publish a base image, patch or app</a></p>");
+        Table(html, ["name", "kind", "current", "staged", ""], tracks.Select(t => new[]
+        {
+            E(t.Name), t.Kind == NxTop.Contracts.ContentKind.App ? "app" : "base", V(t.Current), V(t.Staged),
+            t.Staged is { } staged
+                ? $"<form method=\"post\" action=\"/dashboard/tracks/{E(Uri.EscapeDataString(t.Name))}/promote\" class=\"inline\"><button type=\"submit\" name=\"promote\" value=\"{E(t.Name)}\">Promote {N(staged)} to current</button></form>"
+                : "",
+        }));
         return Page("Fleet", html.ToString());
     }
 
@@ -125,6 +142,9 @@ internal static class Dashboard
             new[] { "kill", device.KillDeliveredAt is not null ? "delivered" : device.KillRequestedAt is not null ? "pending" : "" },
             new[] { "desired generation", N(device.DesiredGeneration) },
         });
+        var own = await store.GetAssignmentAsync(AssignmentTarget.Device, id, cancellationToken).ConfigureAwait(false);
+        html.Append(CultureInfo.InvariantCulture, $"<p>Own assignment: {(own is null ? "none (the group's applies)" : E(own.BaseName) + (own.BaseVersion is { } pin ? " pinned to " + N(pin) : " following its track"))}. ");
+        html.Append(Link($"/dashboard/assign/device/{Uri.EscapeDataString(device.Id)}", "Assign to this device")).Append("</p>");
         html.Append("<h2>History</h2>");
         Table(html, ["when", "event", "name", "version", "detail"], history.Select(h => new[]
         {
@@ -160,13 +180,14 @@ internal static class Dashboard
             });
         }
 
+        html.Append("<p>").Append(Link($"/dashboard/assign/group/{Uri.EscapeDataString(name)}", "Assign to this group")).Append("</p>");
         return Page("Group " + name, html.ToString());
     }
 
     private static void Card(StringBuilder html, string label, long value, string? href) =>
         html.Append(CultureInfo.InvariantCulture, $"<div class=\"card\"><div class=\"n\">{(href is null ? N(value) : Link(href, N(value)))}</div><div>{label}</div></div>");
 
-    private static void Table(StringBuilder html, string[] headers, IEnumerable<string[]> rows)
+    internal static void Table(StringBuilder html, string[] headers, IEnumerable<string[]> rows)
     {
         html.Append("<table><tr>");
         foreach (var header in headers)
@@ -189,11 +210,11 @@ internal static class Dashboard
         html.Append("</table>");
     }
 
-    private static string E(string text) => HtmlEncoder.Default.Encode(text);
+    internal static string E(string text) => HtmlEncoder.Default.Encode(text);
 
-    private static string N(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
+    internal static string N(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
 
-    private static string V(long? value) => value is { } v ? N(v) : "";
+    internal static string V(long? value) => value is { } v ? N(v) : "";
 
     private static string Ring(GroupRing ring) => ring == GroupRing.Pilot ? "pilot" : "general";
 
@@ -214,16 +235,17 @@ internal static class Dashboard
         return E(text);
     }
 
-    private static IResult Page(string title, string body, bool signedIn = true, int status = 200) => Results.Content($$"""
+    internal static IResult Page(string title, string body, bool signedIn = true, int status = 200) => Results.Content($$"""
         <!doctype html>
         <html lang="en"><head><meta charset="utf-8"><title>{{E(title)}} · NxTop Center</title>
         <style>
           body { font: 14px system-ui, sans-serif; margin: 2em; color: #222; }
           table { border-collapse: collapse; margin: .5em 0 1.5em; } th, td { border-bottom: 1px solid #ddd; padding: .3em .8em; text-align: left; }
           .cards { display: flex; gap: 1em; } .card { border: 1px solid #ccc; border-radius: 6px; padding: .8em 1.2em; min-width: 9em; }
-          .card .n { font-size: 2em; font-weight: 600; } .bad { color: #a00; } nav a { margin-right: 1em; }
+          .card .n { font-size: 2em; font-weight: 600; } .bad { color: #a00; } .ok { color: #060; } nav a { margin-right: 1em; }
+          .form label { display: block; margin: .5em 0; } form.inline { display: inline; margin: 0 0 1em; } fieldset { margin: .5em 0; }
         </style></head>
-        <body><nav><a href="/dashboard">Fleet</a><a href="/dashboard/devices">Devices</a>{{(signedIn ? "<form method=\"post\" action=\"/dashboard/logout\" style=\"display:inline\"><button>Sign out</button></form>" : "")}}</nav>
+        <body><nav><a href="/dashboard">Fleet</a><a href="/dashboard/devices">Devices</a><a href="/dashboard/publish">Publish</a>{{(signedIn ? "<form method=\"post\" action=\"/dashboard/logout\" style=\"display:inline\"><button>Sign out</button></form>" : "")}}</nav>
         <h1>{{E(title)}}</h1>
         {{body}}
         </body></html>
