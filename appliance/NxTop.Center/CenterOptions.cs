@@ -24,6 +24,14 @@ public sealed class CenterOptions
     /// <summary>A device is out of contact when it has not called for this long (dashboard and fleet counts).</summary>
     public int OutOfContactMinutes { get; set; } = 60;
 
+    /// <summary>
+    /// Serve published blobs to anyone, <c>Cache-Control: public</c>, so a shared cache or CDN in front can
+    /// keep one copy for the whole fleet. Blobs are content-addressed and every manifest is signed, so
+    /// integrity does not depend on who serves them; what is given up is the confidentiality of the
+    /// bytes (to anyone who knows a blob's sha256). Manifests, desired states and unpublished uploads stay private.
+    /// </summary>
+    public bool PublicBlobs { get; set; }
+
     public string ResolvedConnectionString => ConnectionString ?? $"Data Source={Path.Combine(DataDirectory, "center.db")}";
 
     public string ResolvedContentDirectory => ContentDirectory ?? Path.Combine(DataDirectory, "content");

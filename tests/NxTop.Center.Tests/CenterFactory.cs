@@ -12,7 +12,8 @@ using NxTop.Contracts.Center;
 namespace NxTop.Center.Tests;
 
 /// <summary>A Center on a fresh data directory (SQLite), in memory via TestServer.</summary>
-public sealed class CenterFactory(string? dataDirectory = null, int enrollmentPermits = 1000, string? connectionString = null) : WebApplicationFactory<Program>
+public sealed class CenterFactory(string? dataDirectory = null, int enrollmentPermits = 1000, string? connectionString = null, IReadOnlyDictionary<string, string>? settings = null)
+    : WebApplicationFactory<Program>
 {
     public string DataDirectory { get; } = dataDirectory ?? TempDirectory.Create("nxtop-center-");
 
@@ -24,6 +25,11 @@ public sealed class CenterFactory(string? dataDirectory = null, int enrollmentPe
         if (connectionString is not null)
         {
             builder.UseSetting("Center:ConnectionString", connectionString);
+        }
+
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            builder.UseSetting(key, value);
         }
 
         builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));

@@ -12,12 +12,14 @@ namespace NxTop.Center.Endpoints;
 
 /// <summary>
 /// Signed manifests and blobs over plain HTTP: strong ETags from the sha256, Range requests (206),
-/// If-None-Match (304) and long-lived caching, so agents resume downloads and a cache can sit in front.
-/// A device reads only what its desired state names; an admin reads everything.
+/// If-None-Match (304), If-Range and long-lived caching, so agents resume downloads and a cache can sit in front.
+/// A device reads only what its desired state names; an admin reads everything. With
+/// <see cref="CenterOptions.PublicBlobs"/>, published blobs are served to anyone as <c>public</c>, for a shared cache or CDN.
 /// </summary>
 internal static class ContentEndpoints
 {
     private const string CacheForever = "private, max-age=31536000, immutable";
+    private const string SharedCacheForever = "public, max-age=31536000, immutable";
 
     public static void Map(IEndpointRouteBuilder app)
     {
@@ -25,7 +27,8 @@ internal static class ContentEndpoints
         content.MapGet(ApiRoutes.ManifestTemplate, ManifestAsync)
             .Produces<SignedManifest>().Produces(304).ProducesProblem(403).ProducesProblem(404)
             .WithName("GetManifest");
-        content.MapGet(ApiRoutes.BlobTemplate, BlobAsync)
+        // Anonymous callers reach the handler, which lets them through only in public-blob mode.
+        content.MapGet(ApiRoutes.BlobTemplate, BlobAsync).AllowAnonymous()
             .Produces(200, contentType: "application/octet-stream").Produces(206).Produces(304).Produces(416).ProducesProblem(403).ProducesProblem(404)
             .WithName("GetBlob");
     }
@@ -54,11 +57,24 @@ internal static class ContentEndpoints
             entityTag: new EntityTagHeaderValue($"\"{Convert.ToHexStringLower(SHA256.HashData(bytes))}\""));
     }
 
-    private static async Task<IResult> BlobAsync(string hash, HttpContext context, ClaimsPrincipal user, ICenterStore store, BlobStore blobs, DesiredStateResolver resolver, CancellationToken cancellationToken)
+    private static async Task<IResult> BlobAsync(string hash, HttpContext context, ClaimsPrincipal user, ICenterStore store, BlobStore blobs, DesiredStateResolver resolver,
+        Microsoft.Extensions.Options.IOptions<CenterOptions> options, CancellationToken cancellationToken)
     {
         if (!ManifestRules.IsSha256Hex(hash))
         {
             return Problems.BadRequest("the blob name must be a lower-case hex sha256");
+        }
+
+        if (options.Value.PublicBlobs && await store.IsBlobReferencedAsync(hash, cancellationToken).ConfigureAwait(false))
+        {
+            // The same bytes for every caller, so a shared cache may store the answer even for a request with
+            // Authorization (RFC 9111 3.5: "public").
+            return File(hash, context, blobs, SharedCacheForever);
+        }
+
+        if (user.Identity?.IsAuthenticated != true)
+        {
+            return Results.Challenge();
         }
 
         if (user.IsAdmin())
@@ -87,14 +103,19 @@ internal static class ContentEndpoints
             }
         }
 
+        return File(hash, context, blobs, CacheForever);
+    }
+
+    private static IResult File(string hash, HttpContext context, BlobStore blobs, string cacheControl)
+    {
         if (blobs.PathOf(hash) is not { } path)
         {
             return Problems.NotFound($"no blob {hash}");
         }
 
-        context.Response.Headers.CacheControl = CacheForever;
+        context.Response.Headers.CacheControl = cacheControl;
         return Results.File(path, "application/octet-stream",
-            lastModified: File.GetLastWriteTimeUtc(path),
+            lastModified: System.IO.File.GetLastWriteTimeUtc(path),
             entityTag: new EntityTagHeaderValue($"\"{hash}\""),
             enableRangeProcessing: true);
     }
