@@ -23,6 +23,7 @@ namespace NxTop.Agent;
 /// <param name="DesiredStateFile">A desired state for a device that has never reached the Center (install media), used when there is no cached one.</param>
 /// <param name="InventoryRoot">Where /proc and /sys are read for the inventory ("/" on a device).</param>
 /// <param name="GuestConsoleLogDirectory">Where xenconsoled logs guest consoles (XENCONSOLED_TRACE=guest); the health check reads NXTOP_HEALTH= lines there. Null: xenstore only.</param>
+/// <param name="CenterCaFile">PEM certificates (a private CA, or the Center's own self-signed certificate) that alone are trusted for an https centerUrl; the host name is still checked. Null: the system's trust store.</param>
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 internal sealed record AgentConfig(
     string CenterUrl,
@@ -43,7 +44,8 @@ internal sealed record AgentConfig(
     string XenstoreReadPath = "xenstore-read",
     string? DesiredStateFile = null,
     string InventoryRoot = "/",
-    string? GuestConsoleLogDirectory = AgentConfig.DefaultGuestConsoleLogDirectory)
+    string? GuestConsoleLogDirectory = AgentConfig.DefaultGuestConsoleLogDirectory,
+    string? CenterCaFile = null)
 {
     public const string DefaultGuestConsoleLogDirectory = "/var/log/xen/console";
     public const string DefaultTrustedKeysDirectory = "/usr/share/nxtop/keys";
@@ -165,6 +167,11 @@ internal static class AgentConfigFile
         if (config.DesiredStateFile is { } desired)
         {
             CheckAbsolute(errors, "desiredStateFile", desired);
+        }
+
+        if (config.CenterCaFile is { } caFile)
+        {
+            CheckAbsolute(errors, "centerCaFile", caFile);
         }
 
         if (config.MaxBlobBytes <= 0)

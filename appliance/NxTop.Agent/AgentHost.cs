@@ -76,7 +76,7 @@ internal static class AgentHost
         services.AddSingleton<HistoryLog>();
         services.AddSingleton<DisconnectedState>();
         services.AddSingleton(new ReportOutbox(layout));
-        services.AddSingleton(new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+        services.AddSingleton(new HttpClient(CenterHttp.CreateHandler(config.CenterCaFile))
         {
             Timeout = Timeout.InfiniteTimeSpan,
         });

@@ -49,7 +49,7 @@ public sealed class AgentConfigTests
             """);
 
         Assert.Equal(
-            $"{Path}: pollInterval: unknown field (line 3); the known fields are centerUrl, pollIntervalSeconds, socketPath, stateDirectory, xlPath, enrollmentToken, trustedKeysDirectory, maxBlobBytes, guestName, guestMemoryMiB, guestVcpus, guestBridge, guestKernel, guestExtra, qemuImgPath, xenstoreReadPath, desiredStateFile, inventoryRoot, guestConsoleLogDirectory",
+            $"{Path}: pollInterval: unknown field (line 3); the known fields are centerUrl, pollIntervalSeconds, socketPath, stateDirectory, xlPath, enrollmentToken, trustedKeysDirectory, maxBlobBytes, guestName, guestMemoryMiB, guestVcpus, guestBridge, guestKernel, guestExtra, qemuImgPath, xenstoreReadPath, desiredStateFile, inventoryRoot, guestConsoleLogDirectory, centerCaFile",
             ex.Message);
     }
 
@@ -112,6 +112,7 @@ public sealed class AgentConfigTests
     [InlineData("desiredStateFile", "desired.json")]
     [InlineData("inventoryRoot", "sys")]
     [InlineData("guestConsoleLogDirectory", "log")]
+    [InlineData("centerCaFile", "center-ca.pem")]
     public void An_invalid_string_is_named(string field, string value)
     {
         var json = field == "centerUrl"
@@ -149,8 +150,12 @@ public sealed class AgentConfigTests
     {
         var config = Parse("""
             { "centerUrl": "https://c", "enrollmentToken": "t-1", "guestName": "desk", "guestMemoryMiB": 2048, "guestVcpus": 2,
-              "maxBlobBytes": 1073741824, "desiredStateFile": "/etc/nxtop/desired-state.json", "guestConsoleLogDirectory": null }
+              "maxBlobBytes": 1073741824, "desiredStateFile": "/etc/nxtop/desired-state.json", "guestConsoleLogDirectory": null,
+              "centerCaFile": "/etc/nxtop/center-ca.pem" }
             """);
+
+        Assert.Equal("/etc/nxtop/center-ca.pem", config.CenterCaFile);
+        Assert.Null(Parse("""{ "centerUrl": "https://c" }""").CenterCaFile);
 
         Assert.Equal(("t-1", "desk", 2048, 2, 1L << 30), (config.EnrollmentToken, config.GuestName, config.GuestMemoryMiB, config.GuestVcpus, config.MaxBlobBytes));
         Assert.Equal("/etc/nxtop/desired-state.json", config.DesiredStateFile);
