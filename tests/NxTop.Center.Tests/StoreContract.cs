@@ -163,6 +163,33 @@ internal static class StoreContract
         Assert.Contains(new CountItem("unhealthy", 1), counts.ByHealth);
     }
 
+    public static async Task Admin_credentials_are_listed_and_revoked_but_never_the_last(Func<Task<SqlCenterStore>> open)
+    {
+        await using var store = await open();
+        await store.AddAdminCredentialAsync("first", "h1", default);
+        await store.AddAdminCredentialAsync("second", "h2", default);
+        var listed = await store.ListAdminCredentialsAsync(default);
+        Assert.Equal(["first", "second"], listed.Select(c => c.Name));
+        Assert.Equal(AdminRevocation.Revoked, await store.RevokeAdminCredentialAsync(listed[0].Id, default));
+        Assert.Null(await store.FindAdminCredentialAsync("h1", default));
+        Assert.Equal(AdminRevocation.NotFound, await store.RevokeAdminCredentialAsync(listed[0].Id, default));
+        Assert.Equal(AdminRevocation.LastCredential, await store.RevokeAdminCredentialAsync(listed[1].Id, default));
+        Assert.NotNull(await store.FindAdminCredentialAsync("h2", default));
+    }
+
+    public static async Task Referenced_blobs_are_those_of_published_manifests(Func<Task<SqlCenterStore>> open, FakeTimeProvider clock)
+    {
+        await using var store = await open();
+        Assert.Empty(await store.ListReferencedBlobsAsync(default));
+        var a = new string('a', 64);
+        var b = new string('b', 64);
+        var blobs = new[] { new ManifestBlob(a, 1, BlobRole.Disk, MediaTypes.Qcow2), new ManifestBlob(b, 1, BlobRole.Disk, MediaTypes.Qcow2) };
+        var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        Assert.True(await store.PublishArtifactAsync(new ArtifactRecord(ContentKind.Base, "desktop", 1, "{}", blobs[..1], now), true, false, default));
+        Assert.True(await store.PublishArtifactAsync(new ArtifactRecord(ContentKind.Base, "desktop", 2, "{}", blobs, now), true, false, default));
+        Assert.Equal([a, b], (await store.ListReferencedBlobsAsync(default)).Order(StringComparer.Ordinal));
+    }
+
     public static async Task A_failing_write_among_concurrent_ones_fails_alone(Func<Task<SqlCenterStore>> open, FakeTimeProvider clock)
     {
         await using var store = await open();

@@ -28,6 +28,8 @@ public sealed class SqliteStoreTests : IDisposable
     [Fact] public Task Fleet_counts_group_by_version_and_health() => StoreContract.Fleet_counts_group_by_version_and_health(Open, clock);
     [Fact] public Task Contact_times_are_written_in_batches_and_never_go_back() => StoreContract.Contact_times_are_written_in_batches_and_never_go_back(Open, clock);
     [Fact] public Task A_failing_write_among_concurrent_ones_fails_alone() => StoreContract.A_failing_write_among_concurrent_ones_fails_alone(Open, clock);
+    [Fact] public Task Admin_credentials_are_listed_and_revoked_but_never_the_last() => StoreContract.Admin_credentials_are_listed_and_revoked_but_never_the_last(Open);
+    [Fact] public Task Referenced_blobs_are_those_of_published_manifests() => StoreContract.Referenced_blobs_are_those_of_published_manifests(Open, clock);
 
     [Fact]
     public async Task The_database_is_in_WAL_mode()
@@ -75,6 +77,8 @@ public sealed class PostgresStoreTests(PostgresServer server)
     [PostgresFact] public Task Fleet_counts_group_by_version_and_health() => StoreContract.Fleet_counts_group_by_version_and_health(Open, clock);
     [PostgresFact] public Task Contact_times_are_written_in_batches_and_never_go_back() => StoreContract.Contact_times_are_written_in_batches_and_never_go_back(Open, clock);
     [PostgresFact] public Task A_failing_write_among_concurrent_ones_fails_alone() => StoreContract.A_failing_write_among_concurrent_ones_fails_alone(Open, clock);
+    [PostgresFact] public Task Admin_credentials_are_listed_and_revoked_but_never_the_last() => StoreContract.Admin_credentials_are_listed_and_revoked_but_never_the_last(Open);
+    [PostgresFact] public Task Referenced_blobs_are_those_of_published_manifests() => StoreContract.Referenced_blobs_are_those_of_published_manifests(Open, clock);
 
     [PostgresFact]
     public async Task Two_Centers_migrating_at_once_apply_each_step_once()

@@ -60,6 +60,7 @@ public static class InstallRun
         }
 
         log($"Install: {done.Trim()}; QEMU powered off after {seconds} s");
+        new BootTiming(Scenario.Install.ToString(), accelerator.ToString().ToLowerInvariant(), seconds).WriteTo(Scenario.Install.TimingPath(repo));
         return new InstallOutcome(target, seconds, options.SerialLogPath!, machine.CommandLine);
     }
 }

@@ -105,6 +105,7 @@ public sealed class BootConfigRenderer(TemplateRenderer renderer)
         new("systemd/nxtop-install.service.sbn", ConfigTarget.Rootfs, "etc/systemd/system/nxtop-install.service", Regular),
         new("system/nxtop-data.sbn", ConfigTarget.Rootfs, "usr/lib/nxtop/nxtop-data", Executable),
         new("systemd/nxtop-data.service.sbn", ConfigTarget.Rootfs, "etc/systemd/system/nxtop-data.service", Regular),
+        new("systemd/var-lib-nxtop.mount.sbn", ConfigTarget.Rootfs, "etc/systemd/system/var-lib-nxtop.mount", Regular),
         new("disk/grub.cfg.sbn", ConfigTarget.DiskEsp, "grub/grub.cfg", Regular),
         new("disk/layout.sfdisk.sbn", ConfigTarget.InstallPayload, "layout.sfdisk", Regular),
         new("disk/layout.env.sbn", ConfigTarget.InstallPayload, "layout.env", Regular),

@@ -64,6 +64,7 @@ public static class TopLayer
         var localFsWants = Path.Combine(tree, "etc/systemd/system/local-fs.target.wants");
         Directory.CreateDirectory(localFsWants);
         File.CreateSymbolicLink(Path.Combine(localFsWants, "nxtop-data.service"), "/etc/systemd/system/nxtop-data.service");
+        File.CreateSymbolicLink(Path.Combine(localFsWants, "var-lib-nxtop.mount"), "/etc/systemd/system/var-lib-nxtop.mount");
         var sysinitWants = Path.Combine(tree, "etc/systemd/system/sysinit.target.wants");
         Directory.CreateDirectory(sysinitWants);
         File.CreateSymbolicLink(Path.Combine(sysinitWants, "nxtop-initrd-net-release.service"), "/etc/systemd/system/nxtop-initrd-net-release.service");
