@@ -38,6 +38,8 @@ public sealed class AdminCli(HttpClient http, TextWriter output, TextWriter erro
                  [--deadline SECONDS] [--lockout-days D] [--lockout-action none|stopGuest|pauseGuest]
           kill ID                                  wipe a lost device at its next contact
           publisher-key                            print the Center's publisher public key
+          gc [--grace-minutes M]                   delete blobs no published manifest names, if older than M (default 60)
+          admins | admin-add NAME | admin-revoke ID   list, add (token printed once) or revoke admin credentials
           simulate --devices N [--interval S] [--duration S] [--concurrency C] [--center-pid PID]
                                                    N simulated agents (the agent's sync client): enroll, poll, download,
                                                    report; prints latency (the Center needs Center:EnrollmentPermitsPerMinute >= N)
@@ -183,6 +185,12 @@ public sealed class AdminCli(HttpClient http, TextWriter output, TextWriter erro
                 ["kill", var id] => await SendAsync(HttpMethod.Post, CenterRoutes.AdminDeviceKill(id), null).ConfigureAwait(false),
                 ["publisher-key"] => await ShowAsync(CenterRoutes.AdminPublisherKey).ConfigureAwait(false),
                 ["simulate", ..] => await SimulateAsync(rest[1..]).ConfigureAwait(false),
+                ["gc", ..] => await SendAsync(HttpMethod.Post, Long(Take(rest, "--grace-minutes")) is { } grace
+                    ? string.Create(CultureInfo.InvariantCulture, $"{CenterRoutes.AdminBlobCollect}?graceMinutes={grace}") : CenterRoutes.AdminBlobCollect, null).ConfigureAwait(false),
+                ["admins"] => await ShowAsync(CenterRoutes.AdminCredentials).ConfigureAwait(false),
+                ["admin-add", var name] => await SendAsync(HttpMethod.Post, CenterRoutes.AdminCredentials,
+                    JsonContent.Create(new AdminCredentialRequest(name), CenterJsonContext.Default.AdminCredentialRequest)).ConfigureAwait(false),
+                ["admin-revoke", var id] => await SendAsync(HttpMethod.Delete, CenterRoutes.AdminCredential(Long(id)!.Value), null).ConfigureAwait(false),
                 _ => Fail(Help),
             };
         }

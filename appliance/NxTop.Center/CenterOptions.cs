@@ -32,6 +32,9 @@ public sealed class CenterOptions
     /// </summary>
     public bool PublicBlobs { get; set; }
 
+    /// <summary>The blob collector keeps unreferenced blobs younger than this (uploads that may still be published).</summary>
+    public int BlobGraceMinutes { get; set; } = 60;
+
     public string ResolvedConnectionString => ConnectionString ?? $"Data Source={Path.Combine(DataDirectory, "center.db")}";
 
     public string ResolvedContentDirectory => ContentDirectory ?? Path.Combine(DataDirectory, "content");

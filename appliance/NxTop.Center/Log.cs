@@ -34,4 +34,10 @@ internal static partial class Log
 
     [LoggerMessage(11, LogLevel.Warning, "Refused an upload: {Reason}")]
     public static partial void UploadRefused(ILogger logger, string reason);
+
+    [LoggerMessage(12, LogLevel.Information, "Blob collection: deleted {Deleted} ({Bytes} bytes); kept {Referenced} referenced and {Young} young")]
+    public static partial void BlobsCollected(ILogger logger, int deleted, long bytes, int referenced, int young);
+
+    [LoggerMessage(13, LogLevel.Warning, "Revoked admin credential {Id}")]
+    public static partial void AdminCredentialRevoked(ILogger logger, long id);
 }

@@ -3,6 +3,9 @@ using NxTop.Contracts;
 
 namespace NxTop.Center.Content;
 
+/// <summary>What a garbage collection did.</summary>
+public sealed record BlobCollectionResult(int Deleted, long BytesFreed, int KeptReferenced, int KeptYoung);
+
 /// <summary>The outcome of receiving a blob: stored under its hash, or refused with a reason.</summary>
 public sealed record BlobReceipt(string? Sha256, long Size, string? Refusal)
 {
@@ -15,11 +18,15 @@ public sealed record BlobReceipt(string? Sha256, long Size, string? Refusal)
 /// hash: a reader never sees a partial blob, and an interrupted upload leaves only a temporary file
 /// that is deleted at once (or at the next start).
 /// </summary>
-public sealed class BlobStore
+public sealed class BlobStore : IDisposable
 {
     private const int BufferSize = 1 << 20;
     private readonly string blobRoot;
     private readonly string tempRoot;
+
+    // Orders the three things that touch a stored blob's life: an upload putting (or refreshing) it in
+    // place, a publish from its size check to its commit, and the collector's delete.
+    private readonly SemaphoreSlim gate = new(1, 1);
 
     public BlobStore(string root)
     {
@@ -109,11 +116,19 @@ public sealed class BlobStore
             var directory = Path.Combine(blobRoot, sha256[..2]);
             Directory.CreateDirectory(directory);
             var finalPath = Path.Combine(directory, sha256);
-            if (!File.Exists(finalPath))
+            using (await EnterAsync(cancellationToken).ConfigureAwait(false))
             {
-                // rename(2) is atomic: the blob appears whole or not at all. The same content uploaded
-                // twice at once ends as one file either way.
-                File.Move(tempPath, finalPath, overwrite: true);
+                if (!File.Exists(finalPath))
+                {
+                    // rename(2) is atomic: the blob appears whole or not at all. The same content uploaded
+                    // twice at once ends as one file either way.
+                    File.Move(tempPath, finalPath, overwrite: true);
+                }
+                else
+                {
+                    // Uploaded again (to be published again): young again, so the collector leaves it for the grace period.
+                    File.SetLastWriteTimeUtc(finalPath, DateTime.UtcNow);
+                }
             }
 
             return new BlobReceipt(sha256, size, null);
@@ -123,6 +138,78 @@ public sealed class BlobStore
             if (File.Exists(tempPath))
             {
                 File.Delete(tempPath);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Holds off uploads' final step, publishes and the collector while the caller works; dispose to let them go.
+    /// A publish holds it from checking its blobs to committing, so the collector never deletes a blob in between.
+    /// </summary>
+    public async Task<IDisposable> EnterAsync(CancellationToken cancellationToken)
+    {
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return new Releaser(gate);
+    }
+
+    /// <summary>
+    /// Deletes stored blobs that no published manifest names and that were last written before
+    /// <paramref name="youngerThanKept"/> (an upload waiting to be published is young; uploading the same
+    /// content again makes it young again). <paramref name="referenced"/> is read inside the gate, so a
+    /// publish cannot commit between reading it and deleting. Files in <c>tmp/</c> (uploads in flight) are
+    /// never touched.
+    /// </summary>
+    public async Task<BlobCollectionResult> CollectAsync(Func<CancellationToken, Task<IReadOnlySet<string>>> referenced, DateTimeOffset youngerThanKept,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(referenced);
+        using (await EnterAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var keep = await referenced(cancellationToken).ConfigureAwait(false);
+            int deleted = 0, keptReferenced = 0, keptYoung = 0;
+            long freed = 0;
+            foreach (var file in Directory.EnumerateFiles(blobRoot, "*", SearchOption.AllDirectories))
+            {
+                var sha256 = Path.GetFileName(file);
+                if (!ManifestRules.IsSha256Hex(sha256))
+                {
+                    continue;
+                }
+
+                if (keep.Contains(sha256))
+                {
+                    keptReferenced++;
+                    continue;
+                }
+
+                var info = new FileInfo(file);
+                if (info.LastWriteTimeUtc >= youngerThanKept.UtcDateTime)
+                {
+                    keptYoung++;
+                    continue;
+                }
+
+                var size = info.Length;
+                File.Delete(file);
+                deleted++;
+                freed += size;
+            }
+
+            return new BlobCollectionResult(deleted, freed, keptReferenced, keptYoung);
+        }
+    }
+
+    public void Dispose() => gate.Dispose();
+
+    private sealed class Releaser(SemaphoreSlim gate) : IDisposable
+    {
+        private int released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref released, 1) == 0)
+            {
+                gate.Release();
             }
         }
     }

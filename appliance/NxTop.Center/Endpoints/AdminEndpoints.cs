@@ -73,6 +73,14 @@ internal static class AdminEndpoints
         admin.MapDelete(CenterRoutes.AdminGroupAssignmentTemplate, (string name, ICenterStore store, CancellationToken ct) => DeleteAssignmentAsync(AssignmentTarget.Group, name, store, ct))
             .Produces(204).ProducesProblem(404).WithName("UnassignGroup");
 
+        admin.MapPost(CenterRoutes.AdminBlobCollect, CollectBlobsAsync).Produces<BlobsCollected>().ProducesProblem(400)
+            .WithName("CollectBlobs").WithSummary("Delete blobs that no published manifest names (older than the grace period)");
+        admin.MapGet(CenterRoutes.AdminCredentials, ListCredentialsAsync).Produces<IReadOnlyList<AdminCredentialInfo>>().WithName("ListAdminCredentials");
+        admin.MapPost(CenterRoutes.AdminCredentials, AddCredentialAsync).Accepts<AdminCredentialRequest>(ApiRoutes.JsonMediaType)
+            .Produces<AdminCredentialIssued>(201).ProducesProblem(400).WithName("AddAdminCredential");
+        admin.MapDelete(CenterRoutes.AdminCredentialTemplate, RevokeCredentialAsync).Produces(204).ProducesProblem(404).ProducesProblem(409)
+            .WithName("RevokeAdminCredential").WithSummary("Revoke an admin credential at once (not the last one)");
+
         admin.MapGet(CenterRoutes.AdminFleet, FleetAsync).Produces<FleetOverview>().WithName("FleetOverview");
         admin.MapGet(CenterRoutes.AdminTimings, (RequestTimings timings) => Results.Json(timings.Snapshot(), CenterJsonContext.Default.ServerTimings))
             .Produces<ServerTimings>().WithName("GetTimings").WithSummary("Server-side durations of the agents' calls");
@@ -109,6 +117,63 @@ internal static class AdminEndpoints
         }
 
         return Results.Json(new BlobUploaded(receipt.Sha256!, receipt.Size), CenterJsonContext.Default.BlobUploaded, statusCode: StatusCodes.Status201Created);
+    }
+
+    private static async Task<IResult> CollectBlobsAsync(int? graceMinutes, BlobStore blobs, ICenterStore store, TimeProvider time, IOptions<CenterOptions> options,
+        ILogger<CenterStartup> logger, CancellationToken cancellationToken)
+    {
+        var grace = graceMinutes ?? options.Value.BlobGraceMinutes;
+        if (grace is < 1 or > 525_600)
+        {
+            return Problems.BadRequest("graceMinutes must be 1-525600: an upload waiting to be published must not be collected");
+        }
+
+        var result = await blobs.CollectAsync(store.ListReferencedBlobsAsync, time.GetUtcNow().AddMinutes(-grace), cancellationToken).ConfigureAwait(false);
+        Log.BlobsCollected(logger, result.Deleted, result.BytesFreed, result.KeptReferenced, result.KeptYoung);
+        return Results.Json(new BlobsCollected(result.Deleted, result.BytesFreed, result.KeptReferenced, result.KeptYoung, grace), CenterJsonContext.Default.BlobsCollected);
+    }
+
+    private static async Task<IResult> ListCredentialsAsync(ICenterStore store, CancellationToken cancellationToken)
+    {
+        var credentials = await store.ListAdminCredentialsAsync(cancellationToken).ConfigureAwait(false);
+        return Results.Json<IReadOnlyList<AdminCredentialInfo>>(
+            [.. credentials.Select(c => new AdminCredentialInfo(c.Id, c.Name, DateTimeOffset.FromUnixTimeMilliseconds(c.CreatedAt)))],
+            CenterJsonContext.Default.IReadOnlyListAdminCredentialInfo);
+    }
+
+    private static async Task<IResult> AddCredentialAsync(HttpRequest request, ICenterStore store, CancellationToken cancellationToken)
+    {
+        var (body, problem) = await JsonBody.ReadAsync(request, CenterJsonContext.Default.AdminCredentialRequest).ConfigureAwait(false);
+        if (body is null)
+        {
+            return problem!;
+        }
+
+        if (!ManifestRules.IsValidName(body.Name))
+        {
+            return Problems.BadRequest($"credential name '{body.Name}' is not [a-z0-9._-]{{1,64}}");
+        }
+
+        var token = Secrets.New(Secrets.AdminPrefix);
+        var hash = Secrets.Hash(token);
+        await store.AddAdminCredentialAsync(body.Name, hash, cancellationToken).ConfigureAwait(false);
+        var added = await store.FindAdminCredentialAsync(hash, cancellationToken).ConfigureAwait(false);
+        return Results.Json(new AdminCredentialIssued(added!.Id, added.Name, token), CenterJsonContext.Default.AdminCredentialIssued, statusCode: StatusCodes.Status201Created);
+    }
+
+    private static async Task<IResult> RevokeCredentialAsync(long id, ICenterStore store, ILogger<CenterStartup> logger, CancellationToken cancellationToken)
+    {
+        var outcome = await store.RevokeAdminCredentialAsync(id, cancellationToken).ConfigureAwait(false);
+        switch (outcome)
+        {
+            case AdminRevocation.Revoked:
+                Log.AdminCredentialRevoked(logger, id);
+                return Results.NoContent();
+            case AdminRevocation.LastCredential:
+                return Results.Problem(detail: "this is the last admin credential; add another first (nobody could administer the Center)", statusCode: StatusCodes.Status409Conflict);
+            default:
+                return Problems.NotFound(string.Create(CultureInfo.InvariantCulture, $"no admin credential {id}"));
+        }
     }
 
     private static async Task<IResult> PublishAsync(HttpRequest request, Publisher publisher, CancellationToken cancellationToken)

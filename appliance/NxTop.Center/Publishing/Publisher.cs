@@ -38,6 +38,8 @@ public sealed class Publisher(ICenterStore store, BlobStore blobs, PublisherKey 
             return Outcome.Refuse<PublishedContent>(400, "no blobs: upload them first (PUT " + CenterRoutes.AdminBlobs + ")");
         }
 
+        // From the size check to the commit, the collector may not delete these blobs.
+        using var gate = await blobs.EnterAsync(cancellationToken).ConfigureAwait(false);
         var newBlobs = new List<ManifestBlob>();
         foreach (var blob in request.Blobs)
         {

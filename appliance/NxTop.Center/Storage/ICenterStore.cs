@@ -22,6 +22,14 @@ public interface ICenterStore
 
     Task<AdminCredential?> FindAdminCredentialAsync(string tokenHash, CancellationToken cancellationToken);
 
+    Task<IReadOnlyList<AdminCredential>> ListAdminCredentialsAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Deletes the credential (its hash is gone, so the token stops working at once). Refuses to delete the
+    /// last one, which would lock every admin out.
+    /// </summary>
+    Task<AdminRevocation> RevokeAdminCredentialAsync(long id, CancellationToken cancellationToken);
+
     // Publishing.
     /// <summary>Records the artifact and moves its track in one transaction; false when that version exists.</summary>
     Task<bool> PublishArtifactAsync(ArtifactRecord artifact, bool makeCurrent, bool makeStaged, CancellationToken cancellationToken);
@@ -31,6 +39,9 @@ public interface ICenterStore
     Task<IReadOnlyList<long>> ListVersionsAsync(string name, CancellationToken cancellationToken);
 
     Task<bool> IsBlobReferencedAsync(string sha256, CancellationToken cancellationToken);
+
+    /// <summary>Every blob that some published manifest names.</summary>
+    Task<IReadOnlySet<string>> ListReferencedBlobsAsync(CancellationToken cancellationToken);
 
     Task<Track?> GetTrackAsync(string name, CancellationToken cancellationToken);
 

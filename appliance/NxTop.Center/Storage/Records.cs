@@ -5,6 +5,13 @@ namespace NxTop.Center.Storage;
 
 public sealed record AdminCredential(long Id, string Name, long CreatedAt);
 
+public enum AdminRevocation
+{
+    Revoked,
+    NotFound,
+    LastCredential,
+}
+
 /// <summary>One published version of a base image or app layer: its signed manifest (as served) and its blobs.</summary>
 public sealed record ArtifactRecord(
     ContentKind Kind,

@@ -102,6 +102,33 @@ public sealed class SqlCenterStore(SqlDialect dialect, TimeProvider time) : ICen
         return rows.Count == 0 ? null : rows[0];
     }
 
+    public async Task<IReadOnlyList<AdminCredential>> ListAdminCredentialsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await dialect.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await Db.QueryAsync(connection, null, "SELECT id, name, created_at FROM admin_credentials ORDER BY id",
+            r => new AdminCredential(r.Int64(0), r.Text(1), r.Int64(2)), cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<AdminRevocation> RevokeAdminCredentialAsync(long id, CancellationToken cancellationToken) =>
+        await dialect.WriteAsync(async (connection, transaction) =>
+        {
+            // Count and delete in one transaction: two revocations at once cannot remove the last two.
+            var count = Db.ToInt64(await Db.ScalarAsync(connection, transaction, "SELECT COUNT(*) FROM admin_credentials", cancellationToken).ConfigureAwait(false));
+            var exists = Db.ToInt64(await Db.ScalarAsync(connection, transaction, "SELECT COUNT(*) FROM admin_credentials WHERE id = @id", cancellationToken, ("@id", id)).ConfigureAwait(false)) > 0;
+            if (!exists)
+            {
+                return AdminRevocation.NotFound;
+            }
+
+            if (count <= 1)
+            {
+                return AdminRevocation.LastCredential;
+            }
+
+            await Db.ExecuteAsync(connection, transaction, "DELETE FROM admin_credentials WHERE id = @id", cancellationToken, ("@id", id)).ConfigureAwait(false);
+            return AdminRevocation.Revoked;
+        }, cancellationToken).ConfigureAwait(false);
+
     // ---- publishing
 
     public async Task<bool> PublishArtifactAsync(ArtifactRecord artifact, bool makeCurrent, bool makeStaged, CancellationToken cancellationToken)
@@ -169,6 +196,13 @@ public sealed class SqlCenterStore(SqlDialect dialect, TimeProvider time) : ICen
     {
         await using var connection = await dialect.OpenAsync(cancellationToken).ConfigureAwait(false);
         return Db.ToInt64(await Db.ScalarAsync(connection, null, "SELECT COUNT(*) FROM artifact_blobs WHERE sha256 = @sha", cancellationToken, ("@sha", sha256)).ConfigureAwait(false)) > 0;
+    }
+
+    public async Task<IReadOnlySet<string>> ListReferencedBlobsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await dialect.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await Db.QueryAsync(connection, null, "SELECT DISTINCT sha256 FROM artifact_blobs", r => r.Text(0), cancellationToken).ConfigureAwait(false);
+        return rows.ToHashSet(StringComparer.Ordinal);
     }
 
     public async Task<Track?> GetTrackAsync(string name, CancellationToken cancellationToken)

@@ -105,3 +105,17 @@ public sealed record FleetOverview(
     IReadOnlyList<CountItem> ByBaseVersion,
     IReadOnlyList<CountItem> ByHealth,
     int OutOfContactMinutes);
+
+/// <summary>POST <see cref="CenterRoutes.AdminBlobCollect"/> → 200: what the blob garbage collector deleted and kept.</summary>
+/// <param name="KeptReferenced">Blobs some published manifest names.</param>
+/// <param name="KeptYoung">Unreferenced blobs written within the grace period (uploads that may still be published).</param>
+public sealed record BlobsCollected(int Deleted, long BytesFreed, int KeptReferenced, int KeptYoung, int GraceMinutes);
+
+/// <summary>An admin credential as listed (never the token; only its hash is stored).</summary>
+public sealed record AdminCredentialInfo(long Id, string Name, DateTimeOffset Created);
+
+/// <summary>POST <see cref="CenterRoutes.AdminCredentials"/>: a new admin credential.</summary>
+public sealed record AdminCredentialRequest(string Name);
+
+/// <summary>The new credential, shown once.</summary>
+public sealed record AdminCredentialIssued(long Id, string Name, string Token);

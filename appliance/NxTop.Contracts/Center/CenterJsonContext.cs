@@ -32,4 +32,9 @@ namespace NxTop.Contracts.Center;
 [JsonSerializable(typeof(DeviceDetail))]
 [JsonSerializable(typeof(FleetOverview))]
 [JsonSerializable(typeof(ServerTimings))]
+[JsonSerializable(typeof(BlobsCollected))]
+[JsonSerializable(typeof(AdminCredentialInfo))]
+[JsonSerializable(typeof(IReadOnlyList<AdminCredentialInfo>))]
+[JsonSerializable(typeof(AdminCredentialRequest))]
+[JsonSerializable(typeof(AdminCredentialIssued))]
 public sealed partial class CenterJsonContext : JsonSerializerContext;

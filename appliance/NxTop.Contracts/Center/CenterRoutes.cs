@@ -29,6 +29,17 @@ public static class CenterRoutes
     public const string AdminPublisherKey = "/api/v1/admin/publisher-key";
     public const string AdminTimings = "/api/v1/admin/timings";
 
+    /// <summary><c>POST [?graceMinutes=N]</c> → 200 <see cref="BlobsCollected"/>: delete blobs no published manifest names.</summary>
+    public const string AdminBlobCollect = "/api/v1/admin/blobs/collect";
+
+    /// <summary><c>GET</c> → the admin credentials; <c>POST</c> <see cref="AdminCredentialRequest"/> → 201 <see cref="AdminCredentialIssued"/>.</summary>
+    public const string AdminCredentials = "/api/v1/admin/credentials";
+
+    /// <summary><c>DELETE</c> → 204: revoked at once; 409 for the last one.</summary>
+    public const string AdminCredentialTemplate = "/api/v1/admin/credentials/{id}";
+
+    public static string AdminCredential(long id) => Fill(AdminCredentialTemplate, "{id}", id.ToString(CultureInfo.InvariantCulture));
+
     public static string Commands(string deviceId) => Fill(CommandsTemplate, "{id}", deviceId);
 
     public static string AdminTrack(string name) => Fill(AdminTrackTemplate, "{name}", name);
