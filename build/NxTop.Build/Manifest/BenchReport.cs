@@ -67,9 +67,10 @@ public static class BenchReport
         foreach (var b in boots)
         {
             var value = b.SshReadySeconds is { } s ? S(s) : $"failed: {b.Error}";
-            sb.AppendLine(CultureInfo.InvariantCulture, b.Scenario == InstallScenario
+            var row = b.Scenario == InstallScenario
                 ? $"| install from the ISO to an empty disk: QEMU start → written, verified, powered off ({b.Accel ?? "?"}) | {value} | |"
-                : $"| boot {b.Scenario}: QEMU start → SSH ready ({b.Accel ?? "?"}) | {value} | ≤ 90 s |");
+                : $"| boot {b.Scenario}: QEMU start → SSH ready ({b.Accel ?? "?"}) | {value} | ≤ 90 s |";
+            sb.AppendLine(row);
         }
 
         return sb.ToString();
