@@ -46,6 +46,8 @@ public static class Steps
                 NoBuild = true,
                 Filter = filter,
                 ResultsDirectory = b.TestResults,
+                // Chromium is a host tool (CheckHost installs it): the dashboard's browser tests must run, not skip.
+                EnvironmentVariables = new Dictionary<string, string> { ["NXTOP_BROWSER_TESTS"] = "1" },
                 Loggers = new[]
                 {
                     $"trx;LogFileName={name}.trx",
@@ -81,6 +83,21 @@ public static class Steps
         warm.Stop();
 
         RunTests(ctx, b, new[] { b.VmTestProject }, "Category=Smoke");
+
+        // NxTop Center: check-in latency, errors and CPU for 1,000 and 10,000 simulated agents (the agent's own sync
+        // client) polling every 60 s; about 8.5 minutes. Writes artifacts/bench/center.md; fails on any error.
+        var center = ctx.StartProcess("dotnet", new ProcessSettings
+        {
+            WorkingDirectory = b.Root,
+            Arguments = new ProcessArgumentBuilder()
+                .Append("run").Append("--project").Append("appliance/NxTop.Center.Cli").Append("-c").Append("Release").Append("--")
+                .Append("bench").Append("--devices").Append("1000,10000").Append("--interval").Append("60").Append("--duration").Append("180")
+                .Append("--out").AppendQuoted(benchDir.CombineWithFilePath("center.md").FullPath),
+        });
+        if (center != 0)
+        {
+            throw new CakeException($"The Center benchmark exited with {center}; see its output above.");
+        }
         Cli(ctx, b, b.CliArgs("bench-report")
             .Append("--cold-seconds").Append(cold.Elapsed.TotalSeconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture))
             .Append("--warm-seconds").Append(warm.Elapsed.TotalSeconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture))

@@ -23,12 +23,12 @@ public sealed class HostTools(Func<string, bool> exists)
     [
         new("mmdebstrap (builds the Debian dom0 root)", "mmdebstrap", ["mmdebstrap"]),
         new("xorriso (writes the ISO)", "xorriso", ["xorriso"]),
-        new("grub-mkrescue, grub-mkimage, grub-script-check", "grub-common", ["grub-mkrescue", "grub-mkimage", "grub-script-check"]),
+        new("grub-mkrescue, grub-mkimage, grub-script-check, grub-editenv", "grub-common", ["grub-mkrescue", "grub-mkimage", "grub-script-check", "grub-editenv"]),
         new("GRUB i386-pc modules (BIOS boot)", "grub-pc-bin", ["/usr/lib/grub/i386-pc/multiboot2.mod"]),
         new("GRUB x86_64-efi modules (UEFI boot)", "grub-efi-amd64-bin", ["/usr/lib/grub/x86_64-efi/multiboot2.mod"]),
         new("pxelinux (BIOS PXE boot loader)", "pxelinux", ["/usr/lib/PXELINUX/pxelinux.0"]),
         new("syslinux modules (ldlinux.c32, mboot.c32 for PXE)", "syslinux-common", ["/usr/lib/syslinux/modules/bios/mboot.c32"]),
-        new("mtools (FAT images for the EFI boot partition)", "mtools", ["mformat", "mcopy"]),
+        new("mtools (FAT images for the EFI boot partition)", "mtools", ["mformat", "mcopy", "mmd"]),
         new("dosfstools", "dosfstools", ["mkfs.vfat"]),
         new("squashfs-tools", "squashfs-tools", ["mksquashfs", "unsquashfs"]),
         new("e2fsprogs", "e2fsprogs", ["mkfs.ext4"]),
@@ -41,6 +41,8 @@ public sealed class HostTools(Func<string, bool> exists)
         new("ssh-keygen (per-build keys, signatures)", "openssh-client", ["ssh-keygen"]),
         new("sshd (the harness self-tests run a local sshd)", "openssh-server", ["/usr/sbin/sshd"]),
         new("PostgreSQL server (NxTop Center's PostgreSQL tests start a throwaway one)", "postgresql", ["/usr/lib/postgresql"]),
+        new("Chromium (NxTop Center's dashboard tests drive it headless through Playwright)", "chromium", ["/usr/lib/chromium/chromium"]),
+        new("sfdisk (partitions the disk image)", "fdisk", ["sfdisk"]),
         new("Debian archive keyring (verifies the mirror)", "debian-archive-keyring", ["/usr/share/keyrings/debian-archive-keyring.gpg"]),
     ];
 
