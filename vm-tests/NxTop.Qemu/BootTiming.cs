@@ -12,6 +12,12 @@ namespace NxTop.Qemu;
 /// <param name="Error">Why the boot failed; null when it worked.</param>
 public sealed record BootTiming(string Scenario, string Accel, double? SshReadySeconds, string? Error = null)
 {
+    /// <summary>Seconds from QEMU start until the tests first saw the agent report healthy; null if not (yet) seen.</summary>
+    public double? AgentHealthySeconds { get; init; }
+
+    /// <summary>Seconds from QEMU start until a PV guest started in dom0 printed its marker; null if no guest ran.</summary>
+    public double? GuestUpSeconds { get; init; }
+
     /// <summary>Writes the timing as JSON (camelCase) to <paramref name="path"/>, replacing it atomically.</summary>
     public void WriteTo(string path)
     {

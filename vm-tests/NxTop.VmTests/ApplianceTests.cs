@@ -108,6 +108,7 @@ public abstract class ApplianceTests(VmFixture vm, ITestOutputHelper output)
                 var xen = Property(doc.RootElement, "xen");
                 Assert.True(xen is { ValueKind: JsonValueKind.Object }, $"healthy without xen facts:\n{reply.Stdout}");
                 Assert.Equal(4, Property(xen.Value, "xenMajor")?.GetInt32());
+                vm.RecordAgentHealthy();
                 return;
             }
 
@@ -292,6 +293,7 @@ public abstract class GuestTests(VmFixture vm, ITestOutputHelper output)
         output.WriteLine($"{type}: xl create -c took {clock.Elapsed.TotalSeconds:0.0} s, exit {run.ExitStatus}:\n{run.Stdout}\n{run.Stderr}");
         Assert.True(run.Stdout.Contains(Marker, StringComparison.Ordinal),
             $"The {type} guest did not print {Marker} (exit {run.ExitStatus}):\n{run.Stdout}\n{run.Stderr}");
+        vm.RecordGuestUp();
         var list = (await ssh.RunAsync("xl list")).Stdout;
         Assert.DoesNotContain("nxtop-smoke", list, StringComparison.Ordinal);
     }

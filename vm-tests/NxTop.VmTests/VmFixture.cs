@@ -166,7 +166,8 @@ public abstract class VmFixture : IAsyncLifetime
                 ApplianceImage.LoginUser, _image.ClientKeyPath, _image.HostKeyFingerprint, deadline, Write, setupLimit.Token);
             SshReadySeconds = Math.Round(Machine.Uptime.TotalSeconds, 1);
             Write($"{Scenario}: SSH ready after {SshReadySeconds} s");
-            new BootTiming(Scenario.ToString(), AccelName, SshReadySeconds).WriteTo(Scenario.TimingPath(Repo));
+            _timing = new BootTiming(Scenario.ToString(), AccelName, SshReadySeconds);
+            _timing.WriteTo(Scenario.TimingPath(Repo));
             SystemState = await SettleAsync(_ssh, setupLimit.Token);
             Write($"{Scenario}: system state '{SystemState}' after {Machine.Uptime.TotalSeconds:0.0} s");
             // Where the boot time went, for the log that CI keeps (the aim is SSH within 90 s under TCG).
@@ -191,6 +192,31 @@ public abstract class VmFixture : IAsyncLifetime
             {
                 new BootTiming(Scenario.ToString(), AccelName, null, failure.Reason).WriteTo(Scenario.TimingPath(Repo));
             }
+        }
+    }
+
+    private readonly object _timingLock = new();
+    private BootTiming? _timing;
+
+    /// <summary>Records that the agent was first seen healthy now (QEMU uptime), in the scenario's timing file.</summary>
+    public void RecordAgentHealthy() => UpdateTiming(t => t.AgentHealthySeconds is null ? t with { AgentHealthySeconds = Uptime() } : t);
+
+    /// <summary>Records that a guest in dom0 printed its marker now (QEMU uptime), in the scenario's timing file.</summary>
+    public void RecordGuestUp() => UpdateTiming(t => t.GuestUpSeconds is null ? t with { GuestUpSeconds = Uptime() } : t);
+
+    private double Uptime() => Math.Round(Machine?.Uptime.TotalSeconds ?? 0, 1);
+
+    private void UpdateTiming(Func<BootTiming, BootTiming> change)
+    {
+        lock (_timingLock)
+        {
+            if (_timing is null)
+            {
+                return;
+            }
+
+            _timing = change(_timing);
+            _timing.WriteTo(Scenario.TimingPath(Repo));
         }
     }
 
