@@ -141,6 +141,7 @@ public abstract class VmFixture : IAsyncLifetime
             using var setupLimit = new CancellationTokenSource(deadline + TimeSpan.FromMinutes(4));
             if (Scenario.NeedsPxeHttp())
             {
+                _portLock = await MachineLock.AcquireAsync($"http-port-{ScenarioExtensions.PxeHttpPort}", TimeSpan.FromMinutes(45), Write);
                 PxeHttp = StaticHttpServer.Start(_image.PxeDirectory, _image.ImageId, ScenarioExtensions.PxeHttpPort, line =>
                 {
                     lock (_httpRequests)
@@ -195,6 +196,7 @@ public abstract class VmFixture : IAsyncLifetime
         }
     }
 
+    private MachineLock? _portLock;
     private readonly object _timingLock = new();
     private BootTiming? _timing;
 
@@ -258,6 +260,8 @@ public abstract class VmFixture : IAsyncLifetime
         {
             await PxeHttp.DisposeAsync();
         }
+
+        _portLock?.Dispose();
     }
 
     /// <summary>A summary for test output: accelerator, timings, and the end of the serial log.</summary>
