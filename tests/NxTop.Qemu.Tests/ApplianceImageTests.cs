@@ -297,6 +297,19 @@ public sealed class ScenarioTests : IDisposable
     }
 
     [Fact]
+    public async Task Disks_are_made_in_folders_that_do_not_exist_yet()
+    {
+        var empty = Path.Combine(_dir.Path, "no", "such", "vm-logs", "target.raw");
+        var overlay = Path.Combine(_dir.Path, "other", "vm-logs", "over.qcow2");
+
+        DiskImages.CreateEmpty(empty, 1L << 20);
+        await DiskImages.CreateOverlayAsync(empty, DiskFormat.Raw, overlay, null);
+
+        Assert.Equal(1L << 20, new FileInfo(empty).Length);
+        Assert.Equal(1L << 20, await DiskImages.VirtualSizeAsync(overlay));
+    }
+
+    [Fact]
     public void An_image_without_a_disk_image_says_how_to_build_one()
     {
         var (image, _) = Image();

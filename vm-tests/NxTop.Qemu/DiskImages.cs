@@ -12,8 +12,9 @@ public static class DiskImages
     /// <exception cref="InvalidOperationException">qemu-img failed; the message holds its output.</exception>
     public static async Task CreateOverlayAsync(string backing, DiskFormat backingFormat, string overlay, long? sizeBytes, CancellationToken cancellationToken = default)
     {
-        File.Delete(overlay);
+        // The folder first: File.Delete throws for a path whose folder is missing (a clean clone has no vm-logs yet).
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(overlay))!);
+        File.Delete(overlay);
         List<string> args = ["create", "-q", "-f", "qcow2", "-F", backingFormat == DiskFormat.Qcow2 ? "qcow2" : "raw", "-b", Path.GetFullPath(backing), overlay];
         if (sizeBytes is { } size)
         {
@@ -26,8 +27,8 @@ public static class DiskImages
     /// <summary>An empty (sparse, all zero) raw disk of <paramref name="bytes"/>.</summary>
     public static void CreateEmpty(string path, long bytes)
     {
-        File.Delete(path);
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        File.Delete(path);
         using var fs = new FileStream(path, FileMode.CreateNew, FileAccess.Write);
         fs.SetLength(bytes);
     }
