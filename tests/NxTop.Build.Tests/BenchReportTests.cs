@@ -18,14 +18,14 @@ public class BenchReportTests
     {
         var boots = new[]
         {
-            new BootTimingRecord("IsoBios", "tcg", 180.5, null) { AgentHealthySeconds = 190.2, GuestUpSeconds = 230.0 },
+            new BootTimingRecord("IsoBios", "tcg", 180.5, null) { AgentHealthySeconds = 190.2, GuestBootSeconds = 23.0 },
             new BootTimingRecord("Install", "tcg", 216.2, null),
             new BootTimingRecord("DiskUefi", "tcg", null, "QEMU died"),
         };
 
         var text = BenchReport.Render(Manifest, 160L << 20, 250, 50, boots, DateTimeOffset.UnixEpoch);
 
-        Assert.Contains("| boot IsoBios: QEMU start → SSH ready (tcg); agent healthy at 190.2 s, PV guest up at 230.0 s | 180.5 s | ≤ 90 s |", text, StringComparison.Ordinal);
+        Assert.Contains("| boot IsoBios: QEMU start → SSH ready (tcg); agent healthy at 190.2 s, PV guest up 23.0 s after xl create | 180.5 s | ≤ 90 s |", text, StringComparison.Ordinal);
         Assert.Contains("| install from the ISO to an empty disk: QEMU start → written, verified, powered off (tcg) | 216.2 s | |", text, StringComparison.Ordinal);
         Assert.DoesNotContain("boot Install", text, StringComparison.Ordinal);
         Assert.Contains("| boot DiskUefi: QEMU start → SSH ready (tcg) | failed: QEMU died | ≤ 90 s |", text, StringComparison.Ordinal);
@@ -37,12 +37,12 @@ public class BenchReportTests
     public void Timing_files_with_milestones_are_read_back()
     {
         using var dir = new TempDir();
-        dir.Write("IsoBios.timing.json", """{"scenario":"IsoBios","accel":"tcg","sshReadySeconds":180.5,"error":null,"agentHealthySeconds":190.2,"guestUpSeconds":null}""");
+        dir.Write("IsoBios.timing.json", """{"scenario":"IsoBios","accel":"tcg","sshReadySeconds":180.5,"error":null,"agentHealthySeconds":190.2,"guestBootSeconds":null}""");
 
         var read = Assert.Single(BenchReport.ReadBootTimings(dir.Path));
 
         Assert.Equal(190.2, read.AgentHealthySeconds);
-        Assert.Null(read.GuestUpSeconds);
+        Assert.Null(read.GuestBootSeconds);
         Assert.Equal(180.5, read.SshReadySeconds);
     }
 }

@@ -15,8 +15,8 @@ public sealed record BootTiming(string Scenario, string Accel, double? SshReadyS
     /// <summary>Seconds from QEMU start until the tests first saw the agent report healthy; null if not (yet) seen.</summary>
     public double? AgentHealthySeconds { get; init; }
 
-    /// <summary>Seconds from QEMU start until a PV guest started in dom0 printed its marker; null if no guest ran.</summary>
-    public double? GuestUpSeconds { get; init; }
+    /// <summary>Seconds from <c>xl create</c> of the PV smoke guest in dom0 to its marker on the console; null if no guest ran.</summary>
+    public double? GuestBootSeconds { get; init; }
 
     /// <summary>Writes the timing as JSON (camelCase) to <paramref name="path"/>, replacing it atomically.</summary>
     public void WriteTo(string path)
