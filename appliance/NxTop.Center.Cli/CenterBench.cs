@@ -22,12 +22,14 @@ public sealed record BenchRun(SimulationResult Result, string Placement);
 /// is one), runs the fleet simulator against it on 127.0.0.1, stops it, and writes a markdown table.
 /// Fails (exit 1) when any call failed.
 /// </summary>
-public sealed class CenterBench(TextWriter log)
+public sealed class CenterBench(TextWriter log, TimeProvider? time = null)
 {
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
     public async Task<int> RunAsync(BenchOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var started = DateTimeOffset.UtcNow;
+        var started = _time.GetUtcNow();
         var load = LoadAverage();
         var dll = options.CenterDll ?? await BuildCenterAsync(cancellationToken).ConfigureAwait(false);
         var runs = new List<BenchRun>();
@@ -44,7 +46,7 @@ public sealed class CenterBench(TextWriter log)
             runs.Add(new BenchRun(result, center.Placement));
         }
 
-        var markdown = Markdown(runs, started, Environment.ProcessorCount, load, DateTimeOffset.UtcNow - started);
+        var markdown = Markdown(runs, started, Environment.ProcessorCount, load, _time.GetUtcNow() - started);
         var directory = Path.GetDirectoryName(Path.GetFullPath(options.OutPath));
         if (directory is not null)
         {

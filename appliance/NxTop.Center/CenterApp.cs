@@ -40,7 +40,7 @@ public static class CenterApp
         {
             var options = sp.GetRequiredService<IOptions<CenterOptions>>().Value;
             options.EnsureDataDirectory();
-            return new BlobStore(options.ResolvedContentDirectory);
+            return new BlobStore(options.ResolvedContentDirectory, sp.GetRequiredService<TimeProvider>());
         });
         services.AddSingleton(sp =>
         {

@@ -25,6 +25,21 @@ public sealed class BlobStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Uploading_stored_content_again_dates_it_by_the_injected_clock()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2030, 1, 2, 3, 4, 5, TimeSpan.Zero));
+        var store = new BlobStore(root, clock);
+        var bytes = RandomNumberGenerator.GetBytes(4096);
+        var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        await store.ReceiveAsync(new MemoryStream(bytes), sha, long.MaxValue, default);
+        File.SetLastWriteTimeUtc(store.PathOf(sha)!, new DateTime(2000, 1, 1, 0, 0, 0, DateTimeKind.Utc));
+
+        await store.ReceiveAsync(new MemoryStream(bytes), sha, long.MaxValue, default);
+
+        Assert.Equal(clock.GetUtcNow().UtcDateTime, File.GetLastWriteTimeUtc(store.PathOf(sha)!));
+    }
+
+    [Fact]
     public async Task An_interrupted_upload_leaves_nothing()
     {
         var store = new BlobStore(root);

@@ -28,8 +28,11 @@ public sealed class BlobStore : IDisposable
     // place, a publish from its size check to its commit, and the collector's delete.
     private readonly SemaphoreSlim gate = new(1, 1);
 
-    public BlobStore(string root)
+    private readonly TimeProvider time;
+
+    public BlobStore(string root, TimeProvider? time = null)
     {
+        this.time = time ?? TimeProvider.System;
         Root = Path.GetFullPath(root);
         blobRoot = Path.Combine(Root, "sha256");
         tempRoot = Path.Combine(Root, "tmp");
@@ -127,7 +130,7 @@ public sealed class BlobStore : IDisposable
                 else
                 {
                     // Uploaded again (to be published again): young again, so the collector leaves it for the grace period.
-                    File.SetLastWriteTimeUtc(finalPath, DateTime.UtcNow);
+                    File.SetLastWriteTimeUtc(finalPath, time.GetUtcNow().UtcDateTime);
                 }
             }
 
