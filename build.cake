@@ -91,7 +91,7 @@ Task("Run")
     .Does<BuildContext>(Steps.Run);
 
 Task("Bench")
-    .Description("Measures the cold build, the warm rebuild after an agent-only change, image sizes and boot time; writes artifacts/bench/bench.md.")
+    .Description("Measures the cold build, the warm rebuild after an agent-only change, image sizes, the smoke boots and the install; writes artifacts/bench/bench.md, then benchmarks NxTop Center (artifacts/bench/center.md).")
     .IsDependentOn("__CheckHost")
     .Does<BuildContext>(Steps.Bench);
 
