@@ -75,6 +75,9 @@ public sealed class TestGuestContentTests(ITestOutputHelper output, TestGuestCon
         Assert.False(images[2].TryGetProperty("backing-filename", out _));
         Assert.Equal("qcow2", images[0].GetProperty("backing-filename-format").GetString());
         Assert.Equal(Set.PatchV3.Sha256, Path.GetFileName(Set.PatchV3.Path));
+        var v4 = await HostTool.RunAsync("qemu-img", ["info", "--output=json", "-U", Set.PatchV4.Path]);
+        using var v4Doc = JsonDocument.Parse(v4);
+        Assert.Equal(Set.PatchV2.Sha256, v4Doc.RootElement.GetProperty("backing-filename").GetString());
     }
 
     [Fact]
@@ -98,9 +101,10 @@ public sealed class TestGuestContentTests(ITestOutputHelper output, TestGuestCon
     [InlineData(1, "ok")]
     [InlineData(2, "ok")]
     [InlineData(3, "silent")]
+    [InlineData(4, "ok")]
     public async Task Each_version_holds_its_marker_files(int version, string health)
     {
-        var top = version switch { 1 => Set.BaseV1, 2 => Set.PatchV2, _ => Set.PatchV3 };
+        var top = version switch { 1 => Set.BaseV1, 2 => Set.PatchV2, 3 => Set.PatchV3, _ => Set.PatchV4 };
         var raw = Path.Combine(_built.OutputDirectory, $"check-v{version}.raw");
         await HostTool.RunAsync("qemu-img", ["convert", "-q", "-f", "qcow2", "-O", "raw", top.Path, raw]);
         try

@@ -23,8 +23,9 @@ public sealed record TestBlob(string Path, string Sha256, long Size)
 /// <summary>
 /// The agent test content: a base image <c>desktop</c> v1 (a qcow2 of an ext4 root holding busybox and an init
 /// that reports health), a good patch v2 and a bad patch v3 (qcow2 deltas, each over the version below it, whose
-/// backing file is the bare sha256 of that blob, as the agent's store names it), the kernel and initrd every version
-/// boots with, and an app layer <c>notes</c> v1 (a qcow2 of an ext4 disk with an env file and a service script).
+/// backing file is the bare sha256 of that blob, as the agent's store names it), a good patch v4 over v2 (for the
+/// corrupted-download test), the kernel and initrd every version boots with, and an app layer <c>notes</c> v1 (a qcow2
+/// of an ext4 disk with an env file and a service script).
 /// </summary>
 public sealed record TestGuestSet(
     TestBlob Kernel,
@@ -32,6 +33,7 @@ public sealed record TestGuestSet(
     TestBlob BaseV1,
     TestBlob PatchV2,
     TestBlob PatchV3,
+    TestBlob PatchV4,
     TestBlob App,
     long RootFileSystemBytes)
 {
@@ -39,7 +41,7 @@ public sealed record TestGuestSet(
     public const string AppName = "notes";
     public const long AppVersion = 1;
 
-    /// <summary>The markers each version writes: v1 and v2 report ok, v3 stays silent.</summary>
+    /// <summary>The markers each version writes: v1, v2 and v4 report ok, v3 stays silent.</summary>
     public static string HealthOf(long version) => version == 3 ? "silent" : "ok";
 }
 
@@ -87,7 +89,7 @@ public sealed class TestGuestContent(Action<string>? log = null)
         var initrd = await BuildInitrdAsync(inputs, work, Path.Combine(outputDirectory, "initrd.img"), cancellationToken).ConfigureAwait(false);
 
         var raws = new List<string>();
-        for (var version = 1; version <= 3; version++)
+        for (var version = 1; version <= 4; version++)
         {
             var tree = Path.Combine(work, $"root-v{version}");
             StageRoot(inputs, tree, version);
@@ -99,6 +101,7 @@ public sealed class TestGuestContent(Action<string>? log = null)
         var v1 = await ConvertToQcow2Async(raws[0], chain, cancellationToken).ConfigureAwait(false);
         var v2 = await DeltaAsync(raws[1], v1, chain, cancellationToken).ConfigureAwait(false);
         var v3 = await DeltaAsync(raws[2], v2, chain, cancellationToken).ConfigureAwait(false);
+        var v4 = await DeltaAsync(raws[3], v2, chain, cancellationToken).ConfigureAwait(false);
 
         var appTree = Path.Combine(work, "app");
         Directory.CreateDirectory(appTree);
@@ -109,10 +112,10 @@ public sealed class TestGuestContent(Action<string>? log = null)
         await MakeExt4Async(appTree, appRaw, AppBytes, AppUuid, "nxtop-test-app", cancellationToken).ConfigureAwait(false);
         var app = await ConvertToQcow2Async(appRaw, Directory.CreateDirectory(Path.Combine(outputDirectory, "app")).FullName, cancellationToken).ConfigureAwait(false);
 
-        var set = new TestGuestSet(TestBlob.Of(kernel), TestBlob.Of(initrd), v1, v2, v3, app, RootBytes);
+        var set = new TestGuestSet(TestBlob.Of(kernel), TestBlob.Of(initrd), v1, v2, v3, v4, app, RootBytes);
         log?.Invoke(string.Create(CultureInfo.InvariantCulture,
             $"test content in {outputDirectory}: kernel {set.Kernel.Size} B, initrd {set.Initrd.Size} B, base v1 {set.BaseV1.Size} B (root file system {RootBytes >> 20} MiB), "
-            + $"patch v2 {set.PatchV2.Size} B, patch v3 {set.PatchV3.Size} B, app {set.App.Size} B"));
+            + $"patch v2 {set.PatchV2.Size} B, patch v3 {set.PatchV3.Size} B, patch v4 {set.PatchV4.Size} B, app {set.App.Size} B"));
         return set;
     }
 
