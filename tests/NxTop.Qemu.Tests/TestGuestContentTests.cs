@@ -116,6 +116,7 @@ public sealed class TestGuestContentTests(ITestOutputHelper output, TestGuestCon
             Assert.Equal(version.ToString(System.Globalization.CultureInfo.InvariantCulture), seen);
             Assert.Equal(health, seenHealth);
             Assert.Equal(TestGuestScripts.RootInit, await Cat(raw, "/sbin/init"));
+            Assert.Equal(TestGuestScripts.Poweroff, await Cat(raw, "/sbin/poweroff"));
             Assert.Equal("desktop\n", await Cat(raw, "/etc/nxtop/name"));
             Assert.Equal(File.ReadAllBytes("/usr/bin/busybox").Length, (await CatBytes(raw, "/bin/busybox")).Length);
             Assert.Contains("Type: directory", await HostTool.RunAsync("debugfs", ["-R", "stat /opt/app", raw]), StringComparison.Ordinal);
@@ -158,7 +159,7 @@ public sealed class TestGuestContentTests(ITestOutputHelper output, TestGuestCon
     [Fact]
     public async Task The_scripts_parse_with_busybox_sh()
     {
-        foreach (var (name, text) in new[] { ("init", TestGuestScripts.InitrdInit), ("sbin-init", TestGuestScripts.RootInit), ("run.sh", TestGuestScripts.AppRun) })
+        foreach (var (name, text) in new[] { ("init", TestGuestScripts.InitrdInit), ("sbin-init", TestGuestScripts.RootInit), ("run.sh", TestGuestScripts.AppRun), ("poweroff", TestGuestScripts.Poweroff) })
         {
             var path = Path.Combine(_built.OutputDirectory, name + ".check");
             File.WriteAllText(path, text);

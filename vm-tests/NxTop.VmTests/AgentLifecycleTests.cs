@@ -88,7 +88,7 @@ public sealed class AgentLifecycleTests(AgentDiskFixture vm, AgentLifecycle life
 
         life.DeviceId = device!.Id;
         Assert.Equal(AgentLifecycle.Group, device.Group);
-        var status = await Dom0.RunAsync("nxtopctl status --json");
+        var status = (await Dom0.TryRunAsync("nxtopctl status --json")).Stdout;
         output.WriteLine($"nxtopctl status: {status.Trim()}");
         Assert.Contains($"\"centerUrl\":\"{center.UrlForQemuGuest}\"", status, StringComparison.Ordinal);
         Assert.Contains(device.Id, await Dom0.RunAsync("cat /var/lib/nxtop/state/identity.json"), StringComparison.Ordinal);
@@ -161,8 +161,10 @@ public sealed class AgentLifecycleTests(AgentDiskFixture vm, AgentLifecycle life
 
         // The time from the failed health check to the previous version running, all on dom0's clock.
         var journal = await Dom0.AgentJournalAsync(since);
-        var failed = journal.First(j => j.Message.Contains("Health check of desktop/3", StringComparison.Ordinal));
-        var restarted = journal.First(j => j.At >= failed.At && j.Message.Contains("Started guest desktop on desktop/2", StringComparison.Ordinal));
+        var failed = journal.FirstOrDefault(j => j.Message.Contains("Health check of desktop/3", StringComparison.Ordinal));
+        var restarted = journal.FirstOrDefault(j => j.At >= failed.At && j.Message.Contains("Started guest desktop on desktop/2", StringComparison.Ordinal));
+        Assert.True(failed.Message is not null && restarted.Message is not null,
+            $"The agent's journal lacks the health-check failure or the restart of desktop/2:\n  {string.Join("\n  ", journal.Select(j => j.Message))}");
         var timed = await Poll.UntilAsync("desktop/2 reported healthy again", TimeSpan.FromMinutes(3), async () =>
         {
             var lines = (await Dom0.RunAsync($"cat {Dom0.TimedConsoleLog}")).Split('\n', StringSplitOptions.RemoveEmptyEntries)

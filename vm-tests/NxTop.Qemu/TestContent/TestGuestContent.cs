@@ -160,6 +160,7 @@ public sealed class TestGuestContent(Action<string>? log = null)
 
         CopyBusybox(inputs, tree);
         WriteExecutable(Path.Combine(tree, "sbin", "init"), TestGuestScripts.RootInit);
+        WriteExecutable(Path.Combine(tree, "sbin", "poweroff"), TestGuestScripts.Poweroff);
         File.WriteAllText(Path.Combine(tree, "etc", "nxtop", "name"), TestGuestSet.BaseName + "\n");
         File.WriteAllText(Path.Combine(tree, "etc", "nxtop", "version"), version.ToString(CultureInfo.InvariantCulture) + "\n");
         // The same length in every version, so the file keeps its block and only that block changes.

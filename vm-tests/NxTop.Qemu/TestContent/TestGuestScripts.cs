@@ -111,6 +111,17 @@ public static class TestGuestScripts
 
         """.Replace("\r", "", StringComparison.Ordinal);
 
+    /// <summary>
+    /// <c>/sbin/poweroff</c>: the kernel runs it when Xen asks the guest to shut down (<c>xl shutdown</c>, orderly_poweroff);
+    /// without it the agent's clean stop would wait out its 60 s grace before destroying the guest.
+    /// </summary>
+    public static string Poweroff { get; } = """
+        #!/bin/busybox sh
+        # Run by the kernel on a Xen shutdown request: the root is read-only, so power off at once.
+        exec /bin/busybox poweroff -f
+
+        """.Replace("\r", "", StringComparison.Ordinal);
+
     /// <summary>The app's service: says that it runs.</summary>
     public static string AppRun { get; } = $$"""
         # The NxTop test app's service (made by NxTop.Qemu.TestContent.TestGuestContent).
