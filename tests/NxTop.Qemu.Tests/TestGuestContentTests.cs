@@ -168,7 +168,7 @@ public sealed class TestGuestContentTests(ITestOutputHelper output, TestGuestCon
 
         Assert.StartsWith("#!/bin/busybox sh\n", TestGuestScripts.InitrdInit, StringComparison.Ordinal);
         Assert.Contains("insmod /modules/$m.ko", TestGuestScripts.InitrdInit, StringComparison.Ordinal);
-        Assert.Contains("for m in crc16 mbcache jbd2 ext4 xen-blkfront; do", TestGuestScripts.InitrdInit, StringComparison.Ordinal);
+        Assert.Contains("for m in crc32c_generic crc16 mbcache jbd2 ext4 xen-blkfront; do", TestGuestScripts.InitrdInit, StringComparison.Ordinal);
         Assert.Contains("echo \"NXTOP_HEALTH=ok\"", TestGuestScripts.RootInit, StringComparison.Ordinal);
     }
 
