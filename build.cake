@@ -33,6 +33,12 @@ Task("__InstallerImage")
     .IsDependentOn("__PublishAgent")
     .Does<BuildContext>(Steps.BuildInstallerImage);
 
+Task("__VmTestImage")
+    .Description("Builds the agent's VM-test image (profile vmtest: trusts the test publisher key) that the agent life-cycle tests boot.")
+    .IsDependentOn("__CheckHost")
+    .IsDependentOn("__PublishAgent")
+    .Does<BuildContext>(Steps.BuildVmTestImage);
+
 Task("__VmSmoke")
     .Description("The smoke boots: ISO under BIOS and UEFI, PXE under BIOS, the disk image under UEFI, an unattended install and its disk under BIOS; checks Xen, dom0 and the agent over SSH.")
     .IsDependentOn("__InstallerImage")
@@ -40,8 +46,9 @@ Task("__VmSmoke")
     .Does<BuildContext>((ctx, b) => Steps.RunTests(ctx, b, new[] { b.VmTestProject }, "Category=Smoke|Category=Harness"));
 
 Task("__VmNightly")
-    .Description("The nightly VM matrix: every scenario, including the USB stick.")
+    .Description("The nightly VM matrix: every scenario, including the USB stick and the agent's life cycle.")
     .IsDependentOn("__InstallerImage")
+    .IsDependentOn("__VmTestImage")
     .IsDependentOn("Image")
     .Does<BuildContext>((ctx, b) => Steps.RunTests(ctx, b, new[] { b.VmTestProject }, null));
 

@@ -34,6 +34,13 @@ public static class Steps
     public static void BuildInstallerImage(ICakeContext ctx, BuildContext b, IDictionary<string, string> env) =>
         Cli(ctx, b, b.CliArgs("build", "installer").Append("--agent").AppendQuoted(b.AgentBinary.FullPath).Append("--agent-version").Append(b.Version), env);
 
+    /// <summary>
+    /// The agent's VM-test image (profile vmtest: artifacts/nxtop-vmtest-&lt;version&gt;/, trusting the test publisher key),
+    /// which the agent life-cycle tests boot. Built before the main image, so artifacts/last-image.txt names the main one.
+    /// </summary>
+    public static void BuildVmTestImage(ICakeContext ctx, BuildContext b) =>
+        Cli(ctx, b, b.CliArgs("build", "vmtest").Append("--agent").AppendQuoted(b.AgentBinary.FullPath).Append("--agent-version").Append(b.Version), null);
+
     public static void RunTests(ICakeContext ctx, BuildContext b, IEnumerable<FilePath> projects, string filter)
     {
         ctx.EnsureDirectoryExists(b.TestResults);

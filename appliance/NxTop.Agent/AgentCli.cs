@@ -20,6 +20,8 @@ internal static partial class AgentCli
                nxtop-agent ctl status [--socket PATH] [--json]  ask the running agent for its status
                nxtop-agent ctl versions|history|verify [--json] installed versions / patch history / check the store
                nxtop-agent ctl sync-now|rollback-now           sync with the Center now / roll back to the previous version
+               nxtop-agent ctl enroll --center URL --token TOKEN [--config PATH]
+                                                                enroll with this Center at the agent's next start
                nxtop-agent --version                            print the version
         """;
 
@@ -79,7 +81,8 @@ internal static partial class AgentCli
         AgentConfigException? configError = null;
         try
         {
-            config = AgentConfigFile.Load(configPath);
+            // nxtopctl enroll's Center and token (state/center.json on the data partition) win over the file's.
+            config = CenterEnrollment.Apply(AgentConfigFile.Load(configPath));
             builder.Services.AddAgent(config, timeProvider);
         }
         catch (AgentConfigException ex)
@@ -93,7 +96,7 @@ internal static partial class AgentCli
         {
             foreach (var error in configError!.Errors)
             {
-                LogInvalidConfig(logger, configPath, error);
+                LogInvalidConfig(logger, configError.ConfigPath, error);
             }
 
             return ExitFailure;

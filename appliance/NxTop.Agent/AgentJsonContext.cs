@@ -11,6 +11,7 @@ namespace NxTop.Agent;
     AllowDuplicateProperties = false,
     DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 [JsonSerializable(typeof(AgentConfig))]
+[JsonSerializable(typeof(CenterEnrollment))]
 [JsonSerializable(typeof(AgentStatus))]
 [JsonSerializable(typeof(ControlError))]
 [JsonSerializable(typeof(NxTop.Agent.Lifecycle.QemuImgInfo))]

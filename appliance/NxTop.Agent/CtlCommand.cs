@@ -15,7 +15,8 @@ internal static class CtlCommand
     public const int ExitUnhealthy = 1;
     public const int ExitUnreachable = 2;
 
-    public const string Usage = "usage: nxtop-agent ctl status|versions|history|verify|sync-now|rollback-now [--socket PATH] [--json]";
+    public const string Usage = "usage: nxtop-agent ctl status|versions|history|verify|sync-now|rollback-now [--socket PATH] [--json]\n"
+        + "       nxtop-agent ctl enroll --center URL --token TOKEN [--config PATH]";
 
     /// <summary>verify hashes the whole store; it may take minutes.</summary>
     public static readonly TimeSpan VerifyTimeout = TimeSpan.FromMinutes(30);
@@ -32,6 +33,11 @@ internal static class CtlCommand
         }
 
         var command = args[0];
+        if (command == "enroll")
+        {
+            return await EnrollAsync(args, stdout, stderr, timeProvider).ConfigureAwait(false);
+        }
+
         if (!Commands.Contains(command))
         {
             await stderr.WriteLineAsync($"nxtop-agent ctl: unknown command '{args[0]}'\n{Usage}").ConfigureAwait(false);
@@ -80,6 +86,65 @@ internal static class CtlCommand
 
         await stdout.WriteLineAsync(json ? reply : Format(status)).ConfigureAwait(false);
         return status.Healthy ? ExitHealthy : ExitUnhealthy;
+    }
+
+    /// <summary>
+    /// <c>enroll --center URL --token TOKEN [--config PATH]</c>: writes <c>state/center.json</c> under the
+    /// configuration's state directory and forgets the old credential; the agent enrolls at its next start. Local
+    /// (root can write the state directory), so it works while the agent is stopped.
+    /// </summary>
+    private static async Task<int> EnrollAsync(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr, TimeProvider timeProvider)
+    {
+        string? center = null;
+        string? token = null;
+        var configPath = AgentConfig.DefaultPath;
+        for (var i = 1; i < args.Count; i++)
+        {
+            switch (args[i])
+            {
+                case "--center" when i + 1 < args.Count:
+                    center = args[++i];
+                    break;
+                case "--token" when i + 1 < args.Count:
+                    token = args[++i];
+                    break;
+                case "--config" when i + 1 < args.Count:
+                    configPath = args[++i];
+                    break;
+                default:
+                    await stderr.WriteLineAsync($"nxtop-agent ctl enroll: unexpected argument '{args[i]}'\n{Usage}").ConfigureAwait(false);
+                    return AgentCli.ExitUsage;
+            }
+        }
+
+        if (center is null || token is null)
+        {
+            await stderr.WriteLineAsync($"nxtop-agent ctl enroll: --center and --token are required\n{Usage}").ConfigureAwait(false);
+            return AgentCli.ExitUsage;
+        }
+
+        AgentConfig config;
+        try
+        {
+            config = AgentConfigFile.Load(configPath);
+        }
+        catch (AgentConfigException ex)
+        {
+            await stderr.WriteLineAsync($"nxtop-agent ctl enroll: {ex.Message}").ConfigureAwait(false);
+            return ExitUnhealthy;
+        }
+
+        var errors = CenterEnrollment.Write(config, center, token, timeProvider.GetUtcNow());
+        if (errors.Count > 0)
+        {
+            await stderr.WriteLineAsync($"nxtop-agent ctl enroll: {string.Join("; ", errors)}").ConfigureAwait(false);
+            return ExitUnhealthy;
+        }
+
+        await stdout.WriteLineAsync(
+            $"enrollment with {center} saved in {CenterEnrollment.PathFor(config.StateDirectory)}; the agent enrolls when it next starts (systemctl restart nxtop-agent)")
+            .ConfigureAwait(false);
+        return ExitHealthy;
     }
 
     private static async Task<int> RunLifecycleCommandAsync(

@@ -1,4 +1,4 @@
-using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using NxTop.Agent.Lifecycle;
 using NxTop.Agent.Storage;
@@ -42,6 +42,9 @@ internal sealed class EngineRig : IDisposable
     /// <summary>Set before <see cref="Reboot"/> to fetch content another way (over HTTP).</summary>
     public IContentFetcher? FetcherOverride { get; set; }
 
+    /// <summary>What the engines logged, formatted, oldest first.</summary>
+    public List<string> Logged { get; } = [];
+
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 24, 12, 0, 0, TimeSpan.Zero));
 
     public FakeGuests Guests { get; private set; } = null!;
@@ -66,7 +69,7 @@ internal sealed class EngineRig : IDisposable
         var verifier = Publisher.Verifier();
         var stager = new ContentStager(Store, FetcherOverride ?? Fetcher, verifier, Layering);
         Engine = new LifecycleEngine(new LifecycleStateStore(Layout), new HistoryLog(Layout), Layering, Guests, Health, stager, Store, Settings, Time,
-            NullLogger<LifecycleEngine>.Instance);
+            new ListLogger<LifecycleEngine>(Logged));
         _engines.Add(Engine);
         return Engine;
     }
@@ -121,5 +124,22 @@ internal sealed class EngineRig : IDisposable
 
         Publisher.Dispose();
         _temp.Dispose();
+    }
+}
+
+/// <summary>Keeps every formatted log message.</summary>
+internal sealed class ListLogger<T>(List<string> messages) : ILogger<T>
+{
+    public IDisposable? BeginScope<TState>(TState state)
+        where TState : notnull => null;
+
+    public bool IsEnabled(LogLevel logLevel) => true;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+        lock (messages)
+        {
+            messages.Add(formatter(state, exception));
+        }
     }
 }

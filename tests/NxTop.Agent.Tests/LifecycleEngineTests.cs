@@ -60,6 +60,10 @@ public sealed class LifecycleEngineTests : IDisposable
         var rolledBack = _rig.History.Read()[^1];
         Assert.Equal((HistoryEvent.RolledBack, 2L, (long?)1L), (rolledBack.Event, rolledBack.Version, rolledBack.FromVersion));
         _rig.AssertConsistent();
+        // The journal marks both ends of the time from the failed check to the previous version running (the VM test measures it).
+        var failedAt = _rig.Logged.FindIndex(m => m.StartsWith("Health check of desktop/2 (custom) failed, rolling back: no healthy signal", StringComparison.Ordinal));
+        var restartedAt = _rig.Logged.FindIndex(m => m == "Started guest desktop on desktop/1 (custom)");
+        Assert.True(failedAt >= 0 && restartedAt > failedAt, string.Join("\n", _rig.Logged));
 
         var again = await Reconcile(EngineRig.Desired(2, generation: 1, mode: ImageMode.Custom));
         Assert.Equal(ReconcileOutcome.NotRetried, again.Outcome);

@@ -9,7 +9,7 @@ internal static class Rendering
 {
     public const string GoldenKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGoldenGoldenGoldenGoldenGoldenGoldenGolden00 golden@test";
 
-    public static readonly string[] Profiles = ["none", "release", "lab", "debug", "installer"];
+    public static readonly string[] Profiles = ["none", "release", "lab", "debug", "installer", "vmtest"];
 
     /// <summary>The command lines, by the name their golden file has under <c>cmdline/</c>.</summary>
     public static readonly IReadOnlyDictionary<string, Func<RenderedConfigs, string>> CommandLines = new Dictionary<string, Func<RenderedConfigs, string>>

@@ -135,7 +135,7 @@ public class SpecLoaderTests
     {
         var ex = Assert.Throws<SpecException>(() => SpecLoader.Load(Repo.Spec, "prod"));
 
-        Assert.Contains("Known profiles: debug, installer, lab, release.", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("Known profiles: debug, installer, lab, release, vmtest.", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -199,7 +199,7 @@ public class SpecLoaderTests
     [InlineData("""{ "disk": { "slotMiB": "320" } }""", "$.disk.slotMiB", "got string \"320\"; expected a whole number.")]
     [InlineData("""{ "boot": [] }""", "$.boot", "got list []; expected an object with fields timeoutSeconds, defaultEntry.")]
     [InlineData("""{ "name": null }""", "$.name", "is null; expected a string.")]
-    [InlineData("""{ "agent": null }""", "$.agent", "is null; expected an object with fields centerUrl, pollIntervalSeconds, enrollmentToken, publisherKeys.")]
+    [InlineData("""{ "agent": null }""", "$.agent", "is null; expected an object with fields centerUrl, pollIntervalSeconds, enrollmentToken, publisherKeys, guestMemoryMiB.")]
     public void A_wrong_type_in_a_profile_is_reported_with_the_profile_path_and_expectation(string dropIn, string path, string message)
     {
         using var spec = new TempSpec();

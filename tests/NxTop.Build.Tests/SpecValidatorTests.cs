@@ -141,6 +141,8 @@ public class SpecValidatorTests
     [InlineData("""{ "agent": { "pollIntervalSeconds": 5 } }""", null)]
     [InlineData("""{ "agent": { "pollIntervalSeconds": 86400 } }""", null)]
     [InlineData("""{ "agent": { "pollIntervalSeconds": 4 } }""", "$.agent.pollIntervalSeconds")]
+    [InlineData("""{ "agent": { "guestMemoryMiB": 64 } }""", null)]
+    [InlineData("""{ "agent": { "guestMemoryMiB": 63 } }""", "$.agent.guestMemoryMiB")]
     [InlineData("""{ "agent": { "pollIntervalSeconds": 86401 } }""", "$.agent.pollIntervalSeconds")]
     [InlineData("""{ "boot": { "timeoutSeconds": 0 } }""", null)]
     [InlineData("""{ "boot": { "timeoutSeconds": 300 } }""", null)]

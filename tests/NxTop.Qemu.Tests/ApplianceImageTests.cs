@@ -48,6 +48,29 @@ public sealed class ApplianceImageTests : IDisposable
         return dir;
     }
 
+    [Fact]
+    public void The_vmtest_image_is_the_sibling_named_by_the_profile_or_the_variable()
+    {
+        var main = ApplianceImage.Load(MakeImage("artifacts/nxtop-0.1.0"));
+        var sibling = MakeImage("artifacts/nxtop-vmtest-0.1.0", Manifest.Replace("\"name\": \"nxtop\"", "\"name\": \"nxtop-vmtest\"", StringComparison.Ordinal));
+        var elsewhere = MakeImage("elsewhere/img");
+
+        Assert.Equal(sibling, ApplianceImage.LocateVmTest(_layout, main, _ => null).Directory);
+        var vmtest = ApplianceImage.LocateVmTest(_layout, main, _ => null);
+        Assert.Same(vmtest, ApplianceImage.LocateVmTest(_layout, vmtest, _ => null));
+        Assert.Equal(elsewhere, ApplianceImage.LocateVmTest(_layout, main, n => n == "NXTOP_VMTEST_IMAGE_DIR" ? "elsewhere/img" : null).Directory);
+    }
+
+    [Fact]
+    public void A_missing_vmtest_image_says_how_to_build_it()
+    {
+        var main = ApplianceImage.Load(MakeImage("artifacts/nxtop-0.1.0"));
+
+        var ex = Assert.Throws<ImageNotFoundException>(() => ApplianceImage.LocateVmTest(_layout, main, _ => null));
+
+        Assert.Contains("--profile=vmtest", ex.Message, StringComparison.Ordinal);
+    }
+
     private void PointLastImageAt(string text)
     {
         Directory.CreateDirectory(_layout.Artifacts);
@@ -262,6 +285,7 @@ public sealed class ScenarioTests : IDisposable
     [InlineData(Scenario.DiskUefi, true)]
     [InlineData(Scenario.InstalledBios, false)]
     [InlineData(Scenario.InstalledUefi, true)]
+    [InlineData(Scenario.AgentDisk, false)]
     public void Disk_scenarios_boot_their_own_qcow2_overlay_on_virtio(Scenario scenario, bool uefi)
     {
         var (image, repo) = Image();
@@ -276,6 +300,9 @@ public sealed class ScenarioTests : IDisposable
         Assert.Contains($"if=none,id=disk0,format=qcow2,file={overlay}", args);
         Assert.Contains("virtio-blk-pci,drive=disk0,bootindex=0", args);
         Assert.Equal(scenario is Scenario.InstalledBios or Scenario.InstalledUefi, scenario.UsesInstallerImage());
+        Assert.Equal(scenario is Scenario.AgentDisk, scenario.UsesVmTestImage());
+        // The agent tests reboot dom0 in place; every other scenario exits on a reboot.
+        Assert.Equal(scenario is not Scenario.AgentDisk, args.Contains("-no-reboot"));
     }
 
     [Fact]

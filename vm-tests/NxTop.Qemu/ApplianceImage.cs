@@ -111,6 +111,26 @@ public sealed record ApplianceImage(string Directory, ImageManifest Manifest)
                 "the installer profile's name (build it with ./build.sh --profile=installer)");
     }
 
+    /// <summary>
+    /// The <c>vmtest</c> profile's image that goes with this one (<c>artifacts/&lt;name&gt;-vmtest-&lt;version&gt;</c>, built
+    /// with <c>./build.sh --profile=vmtest</c>), or <c>NXTOP_VMTEST_IMAGE_DIR</c>; this image itself if it is one.
+    /// </summary>
+    public static ApplianceImage LocateVmTest(RepoLayout repo, ApplianceImage main, Func<string, string?>? getEnvironmentVariable = null)
+    {
+        ArgumentNullException.ThrowIfNull(repo);
+        ArgumentNullException.ThrowIfNull(main);
+        var env = (getEnvironmentVariable ?? Environment.GetEnvironmentVariable)("NXTOP_VMTEST_IMAGE_DIR");
+        if (!string.IsNullOrWhiteSpace(env))
+        {
+            return Load(Path.GetFullPath(env.Trim(), repo.Root), $"NXTOP_VMTEST_IMAGE_DIR={env}");
+        }
+
+        return main.Manifest.Name.EndsWith("-vmtest", StringComparison.Ordinal)
+            ? main
+            : Load(Path.Combine(repo.Artifacts, $"{main.Manifest.Name}-vmtest-{main.Manifest.Version}"),
+                "the vmtest profile's name (build it with ./build.sh --profile=vmtest)");
+    }
+
     /// <summary>The image's name-version id, the folder under which the PXE tree is served over HTTP.</summary>
     public string ImageId => $"{Manifest.Name}-{Manifest.Version}";
 

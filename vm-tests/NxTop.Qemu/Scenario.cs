@@ -35,6 +35,12 @@ public enum Scenario
 
     /// <summary>The disk that <see cref="Install"/> wrote (a qcow2 overlay), booted alone under OVMF.</summary>
     InstalledUefi,
+
+    /// <summary>
+    /// The <c>vmtest</c> profile's disk image (its agent trusts the test publisher key) under SeaBIOS, for the agent's
+    /// life-cycle tests. Without <c>-no-reboot</c>: a reboot in dom0 restarts the machine on the same overlay.
+    /// </summary>
+    AgentDisk,
 }
 
 /// <summary>The behaviour of each <see cref="Scenario"/>.</summary>
@@ -77,7 +83,11 @@ public static class ScenarioExtensions
     public const long InstallTargetBytes = 3L * 1024 * 1024 * 1024;
 
     /// <summary>Whether the scenario boots a disk (an overlay made before QEMU starts).</summary>
-    public static bool BootsDisk(this Scenario scenario) => scenario is Scenario.DiskBios or Scenario.DiskUefi or Scenario.InstalledBios or Scenario.InstalledUefi;
+    public static bool BootsDisk(this Scenario scenario) =>
+        scenario is Scenario.DiskBios or Scenario.DiskUefi or Scenario.InstalledBios or Scenario.InstalledUefi or Scenario.AgentDisk;
+
+    /// <summary>Whether the scenario boots the <c>vmtest</c> profile's image.</summary>
+    public static bool UsesVmTestImage(this Scenario scenario) => scenario is Scenario.AgentDisk;
 
     /// <summary>Whether the scenario boots the installer profile's image (or the disk it installed).</summary>
     public static bool UsesInstallerImage(this Scenario scenario) => scenario is Scenario.Install or Scenario.InstalledBios or Scenario.InstalledUefi;
@@ -99,7 +109,7 @@ public static class ScenarioExtensions
             Scenario.PxeUefi => (Firmware.Uefi, new BootSource.Pxe(image.PxeDirectory, "bootx64.efi")),
             Scenario.IpxeHttp => (Firmware.Bios, new BootSource.Pxe(image.PxeDirectory,
                 $"http://{HostAddressSeenByGuest}/{image.ImageId}/boot.ipxe")),
-            Scenario.DiskBios or Scenario.InstalledBios => (Firmware.Bios, new BootSource.Disk(scenario.OverlayPath(repo), DiskFormat.Qcow2)),
+            Scenario.DiskBios or Scenario.InstalledBios or Scenario.AgentDisk => (Firmware.Bios, new BootSource.Disk(scenario.OverlayPath(repo), DiskFormat.Qcow2)),
             Scenario.DiskUefi or Scenario.InstalledUefi => (Firmware.Uefi, new BootSource.Disk(scenario.OverlayPath(repo), DiskFormat.Qcow2)),
             Scenario.Install => (Firmware.Bios, new BootSource.Cdrom(image.IsoPath)),
             _ => throw new ArgumentOutOfRangeException(nameof(scenario), scenario, null),
@@ -114,6 +124,7 @@ public static class ScenarioExtensions
             SerialLogPath = scenario.SerialLogPath(repo),
             FirmwareLogPath = scenario.FirmwareLogPath(repo),
             ExtraDisks = scenario == Scenario.Install ? [new ExtraDisk(InstallTargetPath(repo))] : [],
+            NoReboot = scenario != Scenario.AgentDisk,
         }.WithAccelerator(accelerator);
     }
 

@@ -120,6 +120,10 @@ public abstract class VmFixture : IAsyncLifetime
             {
                 _image = ApplianceImage.LocateInstaller(Repo, _image);
             }
+            else if (Scenario.UsesVmTestImage())
+            {
+                _image = ApplianceImage.LocateVmTest(Repo, _image);
+            }
         }
         catch (ImageNotFoundException e)
         {
@@ -221,6 +225,63 @@ public abstract class VmFixture : IAsyncLifetime
             _timing = change(_timing);
             _timing.WriteTo(Scenario.TimingPath(Repo));
         }
+    }
+
+    /// <summary>
+    /// Reboots dom0 with <c>systemctl reboot</c> and logs in to the new boot (told apart by its boot id); the machine
+    /// must run without <c>-no-reboot</c> (<see cref="Scenario.AgentDisk"/>), so it restarts on the same overlay.
+    /// Returns the time from the reboot command to SSH answering again.
+    /// </summary>
+    public async Task<TimeSpan> RebootAsync(CancellationToken cancellationToken = default)
+    {
+        var machine = Machine ?? throw new InvalidOperationException("No machine.");
+        if (machine.Options.NoReboot)
+        {
+            throw new InvalidOperationException($"{Scenario} runs QEMU with -no-reboot: a reboot would end it.");
+        }
+
+        const string bootId = "cat /proc/sys/kernel/random/boot_id";
+        var before = (await Ssh.RunAsync(bootId, cancellationToken)).Stdout.Trim();
+        var started = TimeProvider.System.GetTimestamp();
+        try
+        {
+            // The connection may drop before the command returns.
+            await _ssh!.TryRunAsync("systemctl reboot", cancellationToken);
+        }
+        catch (Exception e) when (e is SshException or System.Net.Sockets.SocketException or ObjectDisposedException)
+        {
+            Write($"{Scenario}: systemctl reboot: {e.GetType().Name}: {e.Message}");
+        }
+
+        _ssh?.Dispose();
+        _ssh = null;
+        var deadline = BootDeadline(Accel!.Accelerator);
+        while (true)
+        {
+            var remaining = deadline - TimeProvider.System.GetElapsedTime(started);
+            if (remaining <= TimeSpan.Zero)
+            {
+                throw machine.BootFailure($"dom0 did not come back from a reboot within {deadline.TotalSeconds:0} s");
+            }
+
+            var ssh = await machine.WaitForSshAsync(ApplianceImage.LoginUser, _image!.ClientKeyPath, _image.HostKeyFingerprint, remaining, Write, cancellationToken);
+            var after = (await ssh.TryRunAsync(bootId, cancellationToken)).Stdout.Trim();
+            if (after.Length > 0 && after != before)
+            {
+                _ssh = ssh;
+                break;
+            }
+
+            // Still the old boot, on its way down.
+            ssh.Dispose();
+            await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
+        }
+
+        var took = TimeProvider.System.GetElapsedTime(started);
+        Write($"{Scenario}: rebooted; SSH answered again after {took.TotalSeconds:0.0} s");
+        SystemState = await SettleAsync(_ssh, cancellationToken);
+        Write($"{Scenario}: system state '{SystemState}' after the reboot");
+        return took;
     }
 
     /// <summary>The install this fixture's disk came from (installed-disk scenarios only).</summary>
@@ -371,6 +432,12 @@ public sealed class DiskUefiFixture(IMessageSink diagnostics) : VmFixture(Scenar
 
 /// <summary>The installed disk under SeaBIOS.</summary>
 public sealed class InstalledBiosFixture(IMessageSink diagnostics) : VmFixture(Scenario.InstalledBios, diagnostics);
+
+/// <summary>The vmtest profile's disk image under SeaBIOS, for the agent's life-cycle tests.</summary>
+public sealed class AgentDiskFixture(IMessageSink diagnostics) : VmFixture(Scenario.AgentDisk, diagnostics);
+
+[CollectionDefinition(nameof(Scenario.AgentDisk))]
+public sealed class AgentDiskBoot : ICollectionFixture<AgentDiskFixture>;
 
 /// <summary>The installed disk under OVMF.</summary>
 public sealed class InstalledUefiFixture(IMessageSink diagnostics) : VmFixture(Scenario.InstalledUefi, diagnostics);

@@ -33,6 +33,12 @@ internal sealed class XlGuestController(ProcessRunner runner, string xlPath) : I
 {
     private static readonly TimeSpan XlTimeout = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// <c>xl create</c> of a guest with qdisk disks also starts its QEMU device model and waits for it (libxl allows
+    /// it 60 s itself); on a slow or emulated CPU that alone can take most of a minute, so xl gets longer than that.
+    /// </summary>
+    public static readonly TimeSpan CreateTimeout = TimeSpan.FromSeconds(180);
+
     public async Task<GuestRuntime> GetAsync(string name, CancellationToken cancellationToken)
     {
         var result = await runner.RunAsync(xlPath, ["list", name], XlTimeout, cancellationToken).ConfigureAwait(false);
@@ -62,7 +68,7 @@ internal sealed class XlGuestController(ProcessRunner runner, string xlPath) : I
     }
 
     public Task StartAsync(string configPath, CancellationToken cancellationToken) =>
-        runner.RunCheckedAsync(xlPath, ["create", configPath], XlTimeout, cancellationToken);
+        runner.RunCheckedAsync(xlPath, ["create", configPath], CreateTimeout, cancellationToken);
 
     public async Task StopAsync(string name, TimeSpan grace, CancellationToken cancellationToken)
     {

@@ -345,6 +345,8 @@ internal sealed partial class LifecycleEngine(
             return new ReconcileResult(ReconcileOutcome.Committed, $"{to} committed: {result.Reason}");
         }
 
+        var failedSelection = to.ToString();
+        LogHealthCheckFailed(failedSelection, result.Reason);
         journal = Advance(journal, TransactionPhase.RollingBack, result.Reason);
         Step?.Invoke("rolling-back");
 
@@ -364,6 +366,8 @@ internal sealed partial class LifecycleEngine(
         {
             var config = await layering.PrepareForStartAsync(from, cancellationToken).ConfigureAwait(false);
             await guests.StartAsync(config, cancellationToken).ConfigureAwait(false);
+            var previous = from.ToString();
+            LogGuestStarted(settings.Name, previous);
         }
 
         return new ReconcileResult(ReconcileOutcome.RolledBack, _lastError);
@@ -448,6 +452,10 @@ internal sealed partial class LifecycleEngine(
 
     [LoggerMessage(EventId = 201, Level = LogLevel.Warning, Message = "{Selection} failed its health check, rolled back to {Previous}: {Reason}")]
     private partial void LogRolledBack(string selection, string previous, string reason);
+
+    /// <summary>The instant the health check failed: the start of the time to the previous version running.</summary>
+    [LoggerMessage(EventId = 208, Level = LogLevel.Warning, Message = "Health check of {Selection} failed, rolling back: {Reason}")]
+    private partial void LogHealthCheckFailed(string selection, string reason);
 
     [LoggerMessage(EventId = 202, Level = LogLevel.Error, Message = "Content refused ({Kind}): {Reason}")]
     private partial void LogRefused(string kind, string reason);

@@ -42,6 +42,9 @@ internal sealed record StoreLayout(string Root)
 
     public string Contact => Path.Combine(StateDirectory, "contact.json");
 
+    /// <summary>The Center and token set by <c>nxtopctl enroll</c>; wins over the configuration file's.</summary>
+    public string CenterEnrollment => Path.Combine(StateDirectory, "center.json");
+
     public string Outbox => Path.Combine(StateDirectory, "outbox");
 
     /// <summary>Left by a wipe ordered by the Center; while it exists the agent does nothing but report it in the status.</summary>

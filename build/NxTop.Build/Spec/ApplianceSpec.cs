@@ -70,12 +70,14 @@ public sealed record SshSpec(
 /// The NxTop agent. <see cref="EnrollmentToken"/> is the one-time token the agent exchanges for a device credential
 /// at its first contact (null: none baked in). <see cref="PublisherKeys"/> are PEM files (ECDSA P-256 public keys,
 /// paths relative to the spec file) that the agent trusts to sign content; they go to /usr/share/nxtop/keys/.
+/// <see cref="GuestMemoryMiB"/> is the desktop guest's memory (the agent's <c>guestMemoryMiB</c>).
 /// </summary>
 public sealed record AgentSpec(
     string CenterUrl,
     int PollIntervalSeconds,
     string? EnrollmentToken,
-    IReadOnlyList<string> PublisherKeys);
+    IReadOnlyList<string> PublisherKeys,
+    int GuestMemoryMiB);
 
 public sealed record BootSpec(
     int TimeoutSeconds,

@@ -183,6 +183,11 @@ public static partial class SpecValidator
             }
         }
 
+        if (s.Agent.GuestMemoryMiB is < 64 or > 1_048_576)
+        {
+            Bad("$.agent.guestMemoryMiB", $"got {s.Agent.GuestMemoryMiB}; expected the desktop guest's memory in MiB, from 64 to 1048576.");
+        }
+
         if (s.Agent.PollIntervalSeconds is < 5 or > 86400)
         {
             Bad("$.agent.pollIntervalSeconds", $"got {s.Agent.PollIntervalSeconds}; expected seconds from 5 to 86400.");

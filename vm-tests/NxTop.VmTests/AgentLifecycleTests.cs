@@ -1,0 +1,369 @@
+using System.Globalization;
+using System.Text.Json;
+using NxTop.Center.Hosting;
+using NxTop.Contracts;
+using NxTop.Contracts.Center;
+using NxTop.Qemu.TestContent;
+
+namespace NxTop.VmTests;
+
+/// <summary>
+/// Issue 5 on virtual hardware: the vmtest profile's disk image boots under SeaBIOS, and the agent in dom0, pointed at
+/// an in-process Center on the host's 127.0.0.1 (10.0.2.2 from the guest) with <c>nxtopctl enroll</c>, goes through a
+/// device's life, one step per test, in this order: enroll; receive the base and the app and run the guest healthy
+/// with the app; commit a good patch (downloading only its delta); roll a bad patch back by itself and report it;
+/// refuse a corrupted download and an unsigned manifest without applying anything; and, with the Center stopped,
+/// start the guest from the cache after a reboot. Then the agent's idle RSS and start time. Every step prints what it
+/// saw. The test content (a busybox PV guest: Debian's kernel from the image, modules and busybox copied from dom0)
+/// is made on the host by <see cref="TestGuestContent"/>.
+/// </summary>
+[Collection(nameof(Scenario.AgentDisk))]
+[Trait("Category", "Nightly")]
+[TestCaseOrderer(DeclarationOrderer.TypeName, DeclarationOrderer.AssemblyName)]
+public sealed class AgentLifecycleTests(AgentDiskFixture vm, AgentLifecycle life, ITestOutputHelper output) : IClassFixture<AgentLifecycle>
+{
+    private static readonly TimeSpan FirstContentDeadline = TimeSpan.FromMinutes(15);
+    private static readonly TimeSpan PatchDeadline = TimeSpan.FromMinutes(10);
+
+    private Dom0 Dom0 => new(vm.Ssh);
+
+    private CenterHost Center => life.Center ?? throw new InvalidOperationException("The Center is not running: an earlier step failed.");
+
+    private TestGuestSet Content => life.Content ?? throw new InvalidOperationException("No test content: the enrollment step failed.");
+
+    private string DeviceId => life.DeviceId ?? throw new InvalidOperationException("No device: the enrollment step failed.");
+
+    [Fact]
+    public async Task Dom0_has_the_qdisk_backend_qemu_img_guest_console_logs_and_the_test_key()
+    {
+        var facts = await Dom0.TryRunAsync(
+            "echo \"qemu-img: $(qemu-img --version 2>&1 | head -n 1)\"; "
+            + "echo \"qdisk backend: $(pgrep -a -f 'xen-qemu-system-i386 .*-xen-domid 0' || echo none)\"; "
+            + "echo \"xenconsoled: $(ps -o args= -C xenconsoled)\"; "
+            + "echo \"console logs: $(ls -d /var/log/xen/console 2>&1)\"; "
+            + "echo \"trusted keys: $(cat /usr/share/nxtop/keys/*.pem | sha256sum)\"; "
+            + "echo \"agent: $(systemctl is-active nxtop-agent) $(/usr/lib/nxtop/nxtop-agent --version)\"; "
+            + "echo \"memory: $(xl info | grep -E '^(total|free)_memory' | tr -s ' ' | tr '\\n' ' ')\"; "
+            + "echo \"failed units: $(systemctl --failed --no-legend --plain | tr '\\n' ' ')\"");
+        output.WriteLine(facts.Stdout + facts.Stderr);
+        var testKey = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
+            File.ReadAllBytes(Path.Combine(life.Repo.Root, "vm-tests", "keys", "vmtest-publisher.pub.pem"))));
+        var lines = facts.Stdout.Split('\n').ToDictionary(l => l.Split(':')[0], l => l, StringComparer.Ordinal);
+
+        Assert.Contains("qemu-img version", lines["qemu-img"], StringComparison.Ordinal);
+        Assert.DoesNotContain("none", lines["qdisk backend"], StringComparison.Ordinal);
+        Assert.Matches("--log=(guest|all)", lines["xenconsoled"]);
+        Assert.Contains(testKey, lines["trusted keys"], StringComparison.Ordinal);
+        Assert.StartsWith("agent: active", lines["agent"], StringComparison.Ordinal);
+        Assert.Equal("failed units:", lines["failed units"].Trim());
+    }
+
+    [Fact]
+    public async Task The_agent_enrolls_with_the_center()
+    {
+        life.Content = await BuildContentAsync();
+        var center = await life.StartCenterAsync();
+        output.WriteLine($"Center {center.Url} (the guest: {center.UrlForQemuGuest}), data {life.CenterDirectory}");
+        var set = life.Content;
+        await center.PublishAsync(ContentKind.Base, TestGuestSet.BaseName,
+            [
+                new HostedBlob(set.BaseV1.Path, BlobRole.Disk, MediaTypes.Qcow2),
+                new HostedBlob(set.Kernel.Path, BlobRole.Kernel, MediaTypes.Binary),
+                new HostedBlob(set.Initrd.Path, BlobRole.Ramdisk, MediaTypes.Binary),
+            ],
+            PublishChannel.Current, patchOf: null, kernelCommandLine: TestGuestScripts.KernelCommandLine);
+        await center.PublishAppAsync(TestGuestSet.AppName, set.App.Path, MediaTypes.Qcow2);
+        await center.PutGroupAsync(AgentLifecycle.Group);
+        await center.AssignGroupAsync(AgentLifecycle.Group, TestGuestSet.BaseName, [new AppAssignment(TestGuestSet.AppName, null)], AgentLifecycle.Policy);
+        var token = await center.CreateEnrollmentTokenAsync(AgentLifecycle.Group);
+
+        var enroll = await Dom0.RunAsync(
+            $"nxtopctl enroll --center {ShellQuote.Quote(center.UrlForQemuGuest.ToString())} --token {ShellQuote.Quote(token)} && systemctl restart nxtop-agent");
+        output.WriteLine(enroll.Trim());
+        var device = await Poll.UntilAsync("the device enrolled", TimeSpan.FromMinutes(3), async () =>
+        {
+            var devices = await center.ListDevicesAsync();
+            return (devices.Count == 1, devices.Count > 0 ? devices[0] : null, $"{devices.Count} devices: {string.Join(", ", devices.Select(d => $"{d.Id} {d.Name} group={d.Group}"))}");
+        }, output);
+
+        life.DeviceId = device!.Id;
+        Assert.Equal(AgentLifecycle.Group, device.Group);
+        var status = (await Dom0.TryRunAsync("nxtopctl status --json")).Stdout;
+        output.WriteLine($"nxtopctl status: {status.Trim()}");
+        Assert.Contains($"\"centerUrl\":\"{center.UrlForQemuGuest}\"", status, StringComparison.Ordinal);
+        Assert.Contains(device.Id, await Dom0.RunAsync("cat /var/lib/nxtop/state/identity.json"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_base_and_the_app_arrive_and_the_guest_runs_healthy_with_the_app()
+    {
+        _ = DeviceId;
+        await Dom0.SyncNowAsync();
+        await WaitForCommittedAsync(1, FirstContentDeadline);
+
+        var console = await Dom0.ConsoleAsync();
+        output.WriteLine($"guest console:{Poll.Lines(console, "NXTOP")}");
+        Assert.Contains($"{TestGuestScripts.GuestMarker} base=desktop version=1 ", console, StringComparison.Ordinal);
+        Assert.Contains($"{TestGuestScripts.AppMarker} name={TestGuestSet.AppName} version=1", console, StringComparison.Ordinal);
+        Assert.Contains($"{TestGuestScripts.AppUpMarker} name={TestGuestSet.AppName} version=1", console, StringComparison.Ordinal);
+        Assert.Contains($"{TestGuestScripts.HealthMarker}ok", console, StringComparison.Ordinal);
+
+        var xl = await Dom0.RunAsync("xl list desktop; xl block-list desktop; cat /var/lib/nxtop/guests/desktop/guest.cfg");
+        output.WriteLine(xl);
+        Assert.Contains("vdev=xvdb, access=ro", xl, StringComparison.Ordinal);
+        var blobs = await Dom0.BlobsAsync();
+        output.WriteLine($"store: {blobs.Count} blobs, {blobs.Values.Sum()} bytes: {string.Join(", ", blobs.Select(b => $"{b.Key[..12]} {b.Value} B"))}");
+        Assert.Equal(new[] { Content.BaseV1.Sha256, Content.Kernel.Sha256, Content.Initrd.Sha256, Content.App.Sha256 }.Order(), blobs.Keys.Order());
+        await WaitForCenterReportAsync("reports desktop/1 committed and healthy",
+            r => r.Running.Base?.Version == 1 && r.Running.LastKnownGoodBase?.Version == 1 && r.Guest.Healthy == true);
+    }
+
+    [Fact]
+    public async Task A_good_patch_downloads_only_its_delta_and_is_committed()
+    {
+        var before = await Dom0.BlobsAsync();
+        var published = await Center.PublishPatchAsync(TestGuestSet.BaseName, Content.PatchV2.Path, of: 1);
+        output.WriteLine($"published {published.Name}/{published.Version}: {string.Join(" <- ", published.Blobs.Where(b => b.Role == BlobRole.Disk).Select(b => b.Sha256[..12]))}");
+        await Dom0.SyncNowAsync();
+        await WaitForCommittedAsync(2, PatchDeadline);
+
+        var after = await Dom0.BlobsAsync();
+        var fetched = after.Keys.Except(before.Keys).ToList();
+        var image = Content.BaseV1.Size + Content.PatchV2.Size;
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"patch v2 downloaded {fetched.Count} blob(s), {fetched.Sum(f => after[f])} bytes; the whole image (v1 qcow2 + delta) is {image} bytes "
+            + $"({100.0 * Content.PatchV2.Size / image:0.00} %), its file system {TestGuestContent.RootBytes} bytes"));
+        Assert.Equal([Content.PatchV2.Sha256], fetched);
+        var console = await Dom0.ConsoleAsync();
+        output.WriteLine($"guest console:{Poll.Lines(console, "NXTOP_GUEST", "NXTOP_HEALTH")}");
+        Assert.Contains($"{TestGuestScripts.GuestMarker} base=desktop version=2 ", console, StringComparison.Ordinal);
+        await WaitForCenterReportAsync("reports desktop/2 committed", r => r.Running.Base?.Version == 2 && r.Running.LastKnownGoodBase?.Version == 2);
+    }
+
+    [Fact]
+    public async Task A_bad_patch_is_rolled_back_automatically_and_the_rollback_is_reported()
+    {
+        await Dom0.StartConsoleClockAsync();
+        var since = await Dom0.NowAsync();
+        var published = await Center.PublishPatchAsync(TestGuestSet.BaseName, Content.PatchV3.Path, of: 2);
+        output.WriteLine($"published {published.Name}/{published.Version} (its guest never reports health; deadline {AgentLifecycle.HealthDeadlineSeconds} s)");
+        await Dom0.SyncNowAsync();
+
+        var rolledBack = await Poll.UntilAsync("the agent rolled desktop/3 back", PatchDeadline + TimeSpan.FromSeconds(AgentLifecycle.HealthDeadlineSeconds), async () =>
+        {
+            var history = await Dom0.HistoryAsync();
+            var entry = history.LastOrDefault(h => h.GetProperty("event").GetString() == "rolledBack" && h.GetProperty("version").GetInt64() == 3);
+            return (entry.ValueKind == JsonValueKind.Object, entry, string.Join(" | ", history.TakeLast(4).Select(h => h.ToString())));
+        }, output);
+        output.WriteLine($"history: {rolledBack}");
+        var versions = await WaitForCommittedAsync(2, TimeSpan.FromMinutes(3));
+        Assert.Contains(versions.GetProperty("failed").EnumerateArray(), f => f.GetProperty("name").GetString() == "desktop" && f.GetProperty("version").GetInt64() == 3);
+
+        // The time from the failed health check to the previous version running, all on dom0's clock.
+        var journal = await Dom0.AgentJournalAsync(since);
+        var failed = journal.FirstOrDefault(j => j.Message.Contains("Health check of desktop/3", StringComparison.Ordinal));
+        var restarted = journal.FirstOrDefault(j => j.At >= failed.At && j.Message.Contains("Started guest desktop on desktop/2", StringComparison.Ordinal));
+        Assert.True(failed.Message is not null && restarted.Message is not null,
+            $"The agent's journal lacks the health-check failure or the restart of desktop/2:\n  {string.Join("\n  ", journal.Select(j => j.Message))}");
+        var timed = await Poll.UntilAsync("desktop/2 reported healthy again", TimeSpan.FromMinutes(3), async () =>
+        {
+            var lines = (await Dom0.RunAsync($"cat {Dom0.TimedConsoleLog}")).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+                .Select(l => (At: double.Parse(l[..l.IndexOf(' ', StringComparison.Ordinal)], CultureInfo.InvariantCulture), Line: l[(l.IndexOf(' ', StringComparison.Ordinal) + 1)..]))
+                .Where(l => l.At >= failed.At).ToList();
+            var healthy = lines.FirstOrDefault(l => l.Line.Contains($"{TestGuestScripts.HealthMarker}ok", StringComparison.Ordinal));
+            return (healthy.Line is not null, (Booted: lines.FirstOrDefault(l => l.Line.Contains("version=2", StringComparison.Ordinal)).At, Healthy: healthy.At),
+                $"{lines.Count} console lines since the failure");
+        }, output);
+        var console = await Dom0.ConsoleAsync();
+        output.WriteLine($"guest console:{Poll.Lines(console, "NXTOP_GUEST", "NXTOP_HEALTH")}");
+        Assert.Contains($"{TestGuestScripts.SilentMarker} version=3", console, StringComparison.Ordinal);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"failed health check -> previous version's domain created: {restarted.At - failed.At:0.0} s; -> its init ran: {timed.Booted - failed.At:0.0} s; "
+            + $"-> it reported healthy: {timed.Healthy - failed.At:0.0} s (aim: running within 60 s under TCG)\n  {failed.Message}\n  {restarted.Message}"));
+        Assert.True(restarted.At - failed.At <= 60, $"The previous version ran {restarted.At - failed.At:0.0} s after the failed health check (aim: 60 s).");
+
+        var report = await WaitForCenterReportAsync("received the rollback in a report", r => r.History.Any(h => h.Event == HistoryEvent.RolledBack && h.Version == 3));
+        output.WriteLine($"Center: last error '{report.LastError}'");
+        var detail = await Center.GetDeviceAsync(DeviceId);
+        output.WriteLine($"Center device history: {string.Join(" | ", detail.History.TakeLast(5).Select(h => $"{h.At:HH:mm:ss} {h.Event} {h.Name}/{h.Version} {h.Detail}"))}");
+    }
+
+    [Fact]
+    public async Task A_corrupted_download_is_refused_and_nothing_is_applied()
+    {
+        var domain = await Dom0.DomainIdAsync();
+        var published = await Center.PublishPatchAsync(TestGuestSet.BaseName, Content.PatchV4.Path, of: 2);
+        var stored = life.StoredBlobPath(Content.PatchV4.Sha256);
+        File.SetUnixFileMode(stored, File.GetUnixFileMode(stored) | UnixFileMode.UserWrite);
+        await using (var file = new FileStream(stored, FileMode.Open, FileAccess.ReadWrite))
+        {
+            // Flip the bytes of one cluster in the middle; the size stays, the sha256 does not.
+            file.Position = file.Length / 2;
+            var bytes = new byte[64];
+            await file.ReadExactlyAsync(bytes);
+            for (var i = 0; i < bytes.Length; i++)
+            {
+                bytes[i] ^= 0xff;
+            }
+
+            file.Position = file.Length / 2;
+            await file.WriteAsync(bytes);
+        }
+
+        output.WriteLine($"published {published.Name}/{published.Version} and flipped 64 bytes at the middle of the Center's copy of {Content.PatchV4.Sha256[..12]} ({stored})");
+        await Dom0.SyncNowAsync();
+        var refused = await WaitForHistoryAsync("refused", 4, TimeSpan.FromMinutes(5));
+        output.WriteLine($"history: {refused}");
+        Assert.Contains(Content.PatchV4.Sha256, refused.GetProperty("reason").GetString(), StringComparison.Ordinal);
+
+        await AssertNothingAppliedAsync(domain, Content.PatchV4.Sha256, 4);
+    }
+
+    [Fact]
+    public async Task An_unsigned_manifest_is_refused_and_nothing_is_applied()
+    {
+        var domain = await Dom0.DomainIdAsync();
+        var version = await life.PublishUnsignedBaseAsync(await life.BlobsOfAsync(TestGuestSet.BaseName, 2), 5);
+        output.WriteLine($"published desktop/{version} with an unsigned manifest (desktop/2's blobs) as current");
+        await Dom0.SyncNowAsync();
+        var refused = await WaitForHistoryAsync("refused", version, TimeSpan.FromMinutes(5));
+        output.WriteLine($"history: {refused}");
+        Assert.Contains("sign", refused.GetProperty("reason").GetString(), StringComparison.OrdinalIgnoreCase);
+
+        await AssertNothingAppliedAsync(domain, null, version);
+        Assert.DoesNotContain("5.json", await Dom0.RunAsync("ls /var/lib/nxtop/manifests/desktop/"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task With_the_center_stopped_the_guest_starts_from_the_cache_after_a_reboot()
+    {
+        _ = DeviceId;
+        // Emptied, so that every line after the reboot is new even if the log outlived it.
+        await Dom0.RunAsync($": > {Dom0.ConsoleLog}");
+        await life.StopCenterAsync();
+        output.WriteLine("Center stopped");
+        var took = await vm.RebootAsync();
+        output.WriteLine($"dom0 rebooted: SSH again after {took.TotalSeconds:0} s");
+
+        var console = await Poll.UntilAsync("the guest runs desktop/2 from the cache", TimeSpan.FromMinutes(10), async () =>
+        {
+            var fresh = await Dom0.ConsoleAsync();
+            var domain = await Dom0.DomainIdAsync();
+            var healthy = fresh.Contains($"{TestGuestScripts.GuestMarker} base=desktop version=2 ", StringComparison.Ordinal)
+                && fresh.Contains($"{TestGuestScripts.HealthMarker}ok", StringComparison.Ordinal);
+            return (domain is not null && healthy, fresh, $"domain {domain?.ToString(CultureInfo.InvariantCulture) ?? "none"};{Poll.Lines(fresh, "NXTOP")}");
+        }, output);
+
+        var versions = await Dom0.VersionsAsync();
+        output.WriteLine($"versions: {versions}");
+        Assert.Equal("desktop/2", Dom0.Ref(versions.GetProperty("base")));
+        var status = await Dom0.TryRunAsync("nxtopctl status --json");
+        output.WriteLine($"nxtopctl status: {status.Stdout.Trim()}");
+        using var doc = JsonDocument.Parse(status.Stdout);
+        Assert.False(doc.RootElement.GetProperty("lifecycle").GetProperty("centerReachable").GetBoolean());
+        var journal = await Dom0.RunAsync("journalctl -b -u nxtop-agent --no-pager | grep -E 'unreachable|Started guest|Recovered' | tail -n 5");
+        output.WriteLine(journal);
+        Assert.Contains("The Center is unreachable", journal, StringComparison.Ordinal);
+        Assert.Contains("version=2", console, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_agent_idles_within_40_MB_and_its_start_time_is_reported()
+    {
+        var facts = await Dom0.RunAsync(
+            "pid=$(systemctl show -p MainPID --value nxtop-agent); grep -E '^(VmRSS|VmHWM)' /proc/$pid/status; "
+            + "systemctl show nxtop-agent -p ExecMainStartTimestampMonotonic -p ActiveEnterTimestampMonotonic; "
+            + "systemd-analyze blame --no-pager | grep -E 'nxtop-agent|xen.service'; nxtop-agent --version 2>/dev/null || /usr/lib/nxtop/nxtop-agent --version");
+        output.WriteLine(facts);
+        var values = facts.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => l.Split([':', '='], 2))
+            .Where(p => p.Length == 2)
+            .GroupBy(p => p[0].Trim(), StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.First()[1].Trim(), StringComparer.Ordinal);
+        var rssKiB = long.Parse(values["VmRSS"].Split(' ', StringSplitOptions.RemoveEmptyEntries)[0], CultureInfo.InvariantCulture);
+        var startSeconds = (long.Parse(values["ActiveEnterTimestampMonotonic"], CultureInfo.InvariantCulture)
+            - long.Parse(values["ExecMainStartTimestampMonotonic"], CultureInfo.InvariantCulture)) / 1e6;
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"agent idle RSS {rssKiB / 1024.0:0.0} MiB (peak {values["VmHWM"]}); start (exec to READY=1, Center unreachable, guest started from the cache): {startSeconds:0.00} s"));
+        Assert.True(rssKiB <= 40 * 1024, $"The agent's idle RSS is {rssKiB} KiB (aim: 40 MB).");
+    }
+
+    /// <summary>Kernel from the image, busybox and the modules from dom0: the guest runs what the appliance ships.</summary>
+    private async Task<TestGuestSet> BuildContentAsync()
+    {
+        var release = (await Dom0.RunAsync("uname -r")).Trim();
+        var root = Path.Combine(life.ContentDirectory + ".sysroot");
+        if (Directory.Exists(root))
+        {
+            Directory.Delete(root, recursive: true);
+        }
+
+        foreach (var file in TestGuestScripts.BusyboxFiles.Select(f => f.Source)
+            .Concat(TestGuestScripts.Modules.Select(m => $"lib/modules/{release}/{m}")))
+        {
+            var local = Path.Combine(root, file);
+            Directory.CreateDirectory(Path.GetDirectoryName(local)!);
+            await vm.Ssh.DownloadFileAsync("/" + file, local);
+        }
+
+        var kernel = Path.Combine(vm.Image.Directory, "guest", "vmlinuz");
+        var set = await new TestGuestContent(output.WriteLine).BuildAsync(new TestGuestInputs(kernel, release, root), life.ContentDirectory);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"kernel {release}; base v1 {set.BaseV1.Size} B; patch v2 {set.PatchV2.Size} B; patch v3 {set.PatchV3.Size} B; app {set.App.Size} B"));
+        return set;
+    }
+
+    /// <summary>Waits until dom0 runs and has committed desktop/<paramref name="version"/> with no transaction in flight.</summary>
+    private async Task<JsonElement> WaitForCommittedAsync(long version, TimeSpan deadline) =>
+        await Poll.UntilAsync($"desktop/{version} runs and is last-known-good", deadline, async () =>
+        {
+            var versions = await Dom0.VersionsAsync();
+            var domain = await Dom0.DomainIdAsync();
+            var done = Dom0.Ref(versions.GetProperty("base")) == $"desktop/{version}"
+                && Dom0.Ref(versions.GetProperty("lastKnownGood")) == $"desktop/{version}"
+                && versions.GetProperty("transaction").ValueKind == JsonValueKind.Null
+                && domain is not null;
+            var history = await Dom0.HistoryAsync();
+            return (done, versions, $"domain {domain?.ToString(CultureInfo.InvariantCulture) ?? "none"}; versions {versions}; history: "
+                + string.Join(" | ", history.TakeLast(3).Select(h => $"{h.GetProperty("event").GetString()} {h.GetProperty("name").GetString()}/{h.GetProperty("version").GetInt64()}: {h.GetProperty("reason")}")));
+        }, output);
+
+    private Task<JsonElement> WaitForHistoryAsync(string kind, long version, TimeSpan deadline) =>
+        Poll.UntilAsync($"a '{kind}' record for desktop/{version}", deadline, async () =>
+        {
+            var history = await Dom0.HistoryAsync();
+            var entry = history.LastOrDefault(h => h.GetProperty("event").GetString() == kind && h.GetProperty("version").GetInt64() == version);
+            return (entry.ValueKind == JsonValueKind.Object, entry, string.Join(" | ", history.TakeLast(3).Select(h => h.ToString())));
+        }, output);
+
+    private Task<StatusReport> WaitForCenterReportAsync(string what, Func<StatusReport, bool> done) =>
+        Poll.UntilAsync($"the Center {what}", TimeSpan.FromMinutes(3), async () =>
+        {
+            var report = (await Center.GetDeviceAsync(DeviceId)).LastReport;
+            return (report is not null && done(report), report!, report is null ? "no report yet"
+                : $"base {report.Running.Base?.Name}/{report.Running.Base?.Version}, last-known-good {report.Running.LastKnownGoodBase?.Version}, guest {report.Guest.State} healthy={report.Guest.Healthy}, last error '{report.LastError}'");
+        }, output);
+
+    /// <summary>desktop/2 still runs in the same domain, the refused content is not in the store, and the store verifies.</summary>
+    private async Task AssertNothingAppliedAsync(int? domainBefore, string? refusedBlob, long refusedVersion)
+    {
+        var versions = await Dom0.VersionsAsync();
+        var domain = await Dom0.DomainIdAsync();
+        var blobs = await Dom0.BlobsAsync();
+        var partial = await Dom0.RunAsync("ls -A /var/lib/nxtop/blobs/partial/");
+        var verify = await Dom0.TryRunAsync("nxtopctl verify");
+        output.WriteLine($"after refusing desktop/{refusedVersion}: base {Dom0.Ref(versions.GetProperty("base"))}, domain {domainBefore} -> {domain}, "
+            + $"{blobs.Count} blobs, partial [{partial.Trim()}]; nxtopctl verify (exit {verify.ExitStatus}): {verify.Stdout.Trim()}");
+
+        Assert.Equal("desktop/2", Dom0.Ref(versions.GetProperty("base")));
+        Assert.Equal("desktop/2", Dom0.Ref(versions.GetProperty("lastKnownGood")));
+        Assert.Equal(domainBefore, domain);
+        if (refusedBlob is not null)
+        {
+            Assert.DoesNotContain(refusedBlob, blobs.Keys);
+        }
+
+        Assert.Equal("", partial.Trim());
+        Assert.Equal(0, verify.ExitStatus);
+    }
+}
