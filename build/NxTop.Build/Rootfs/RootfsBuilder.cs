@@ -15,7 +15,7 @@ namespace NxTop.Build.Rootfs;
 public sealed class RootfsBuilder(Workspace workspace, ProcessRunner runner, Action<string> log, TimeProvider time)
 {
     /// <summary>Bump when the recipe changes in a way the hashed inputs do not show.</summary>
-    public const string RecipeVersion = "4";
+    public const string RecipeVersion = "5";
 
     /// <summary>
     /// The one timestamp of the Debian base: mmdebstrap gets it as SOURCE_DATE_EPOCH (so the files that maintainer
@@ -32,6 +32,21 @@ public sealed class RootfsBuilder(Workspace workspace, ProcessRunner runner, Act
         "initramfs-tools", "live-boot", "live-boot-initramfs-tools", "zstd",
         // sfdisk and partx: the installer writes the disk layout, and the data partition grows on first boot.
         "fdisk",
+        // The agent's guests run from qcow2 backing chains (base, patches, layers, the user's overlay) through Xen's
+        // qdisk backend, which is QEMU in dom0; qemu-img makes the chains. xen-utils only recommends these.
+        "qemu-system-xen", "qemu-utils",
+    ];
+
+    /// <summary>
+    /// Files of qemu-system-xen's dependencies that a dom0 never reads: firmware for other architectures in
+    /// qemu-system-data, and iso-codes' tables (pulled in by GStreamer through libspice-server1; 20 MiB).
+    /// </summary>
+    public static IReadOnlyList<string> QemuExcludes { get; } =
+    [
+        "/usr/share/iso-codes/*", "/usr/share/xml/iso-codes/*",
+        "/usr/share/qemu/openbios-*", "/usr/share/qemu/skiboot.lid", "/usr/share/qemu/slof.bin",
+        "/usr/share/qemu/s390-*", "/usr/share/qemu/hppa-firmware.img", "/usr/share/qemu/palcode-clipper",
+        "/usr/share/qemu/opensbi-*", "/usr/share/qemu/u-boot*", "/usr/share/qemu/qemu_vga.ndrv",
     ];
 
     /// <summary>Free space the cache needs for a cold build (download, unpacked root, squashfs).</summary>
@@ -121,6 +136,7 @@ public sealed class RootfsBuilder(Workspace workspace, ProcessRunner runner, Act
             "--dpkgopt=path-include=/usr/share/doc/*/copyright",
             "--dpkgopt=path-exclude=/usr/share/locale/*",
             "--dpkgopt=path-exclude=/usr/share/info/*",
+            .. QemuExcludes.Select(e => "--dpkgopt=path-exclude=" + e),
             "--include=" + string.Join(',', packages),
             "--customize-hook=" + HookScript,
             spec.Debian.Suite,
