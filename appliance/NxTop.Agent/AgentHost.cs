@@ -86,7 +86,13 @@ internal static class AgentHost
             provider.GetRequiredService<TimeProvider>(), provider.GetRequiredService<ILogger<BlobDownloader>>()));
         services.AddSingleton<IContentFetcher, CenterContentFetcher>();
         services.AddSingleton<ContentStager>();
-        services.AddSingleton<LifecycleEngine>();
+        services.AddSingleton(provider =>
+        {
+            var engine = ActivatorUtilities.CreateInstance<LifecycleEngine>(provider);
+            engine.Step = StepHold.Create(
+                Environment.GetEnvironmentVariable(StepHold.Variable), provider.GetRequiredService<ILogger<LifecycleEngine>>(), StepHold.Forever);
+            return engine;
+        });
         services.AddSingleton(provider => new InventoryCollector(config.InventoryRoot, provider.GetRequiredService<XenProbeState>()));
         services.AddSingleton<SyncTrigger>();
         services.AddSingleton<SyncAgent>();

@@ -75,9 +75,17 @@ public sealed class TestGuestContentTests(ITestOutputHelper output, TestGuestCon
         Assert.False(images[2].TryGetProperty("backing-filename", out _));
         Assert.Equal("qcow2", images[0].GetProperty("backing-filename-format").GetString());
         Assert.Equal(Set.PatchV3.Sha256, Path.GetFileName(Set.PatchV3.Path));
-        var v4 = await HostTool.RunAsync("qemu-img", ["info", "--output=json", "-U", Set.PatchV4.Path]);
-        using var v4Doc = JsonDocument.Parse(v4);
-        Assert.Equal(Set.PatchV2.Sha256, v4Doc.RootElement.GetProperty("backing-filename").GetString());
+        foreach (var (version, over) in TestGuestSet.Chain.Where(c => c.Over != 0))
+        {
+            var info = await HostTool.RunAsync("qemu-img", ["info", "--output=json", "-U", Set.Top(version).Path]);
+            using var top = JsonDocument.Parse(info);
+            Assert.Equal(Set.Top(over).Sha256, top.RootElement.GetProperty("backing-filename").GetString());
+            if (TestGuestSet.HealthOf(version) == TestGuestSet.HealthOf(over))
+            {
+                // Only the version file's block differs: 6 clusters, as for v2 (see A_patch_is_a_small_part_of_the_image).
+                Assert.Equal(6L * TestGuestContent.DeltaClusterBytes, Set.Top(version).Size);
+            }
+        }
     }
 
     [Fact]
@@ -102,9 +110,13 @@ public sealed class TestGuestContentTests(ITestOutputHelper output, TestGuestCon
     [InlineData(2, "ok")]
     [InlineData(3, "silent")]
     [InlineData(4, "ok")]
+    [InlineData(6, "ok")]
+    [InlineData(7, "ok")]
+    [InlineData(8, "silent")]
+    [InlineData(9, "ok")]
     public async Task Each_version_holds_its_marker_files(int version, string health)
     {
-        var top = version switch { 1 => Set.BaseV1, 2 => Set.PatchV2, 3 => Set.PatchV3, _ => Set.PatchV4 };
+        var top = Set.Top(version);
         var raw = Path.Combine(_built.OutputDirectory, $"check-v{version}.raw");
         await HostTool.RunAsync("qemu-img", ["convert", "-q", "-f", "qcow2", "-O", "raw", top.Path, raw]);
         try

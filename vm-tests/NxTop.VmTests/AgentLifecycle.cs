@@ -41,6 +41,9 @@ public sealed class AgentLifecycle : IAsyncLifetime
     /// <summary>The test publisher key the vmtest profile's agent trusts (TEST ONLY, see vm-tests/keys/README.md).</summary>
     public string PublisherKeyPath => Path.Combine(Repo.Root, "vm-tests", "keys", "vmtest-publisher.key.pem");
 
+    private int _port;
+
+    /// <summary>Starts a new, empty Center on a free port.</summary>
     public async Task<CenterHost> StartCenterAsync()
     {
         if (Directory.Exists(CenterDirectory))
@@ -49,13 +52,30 @@ public sealed class AgentLifecycle : IAsyncLifetime
         }
 
         Directory.CreateDirectory(CenterDirectory);
-        Center = await CenterHost.StartAsync(new CenterHostOptions
-        {
-            DataDirectory = CenterDirectory,
-            Settings = new Dictionary<string, string> { ["Center:PublisherKeyPath"] = PublisherKeyPath },
-        });
+        Center = await StartCenterOnAsync(0);
+        _port = Center.Url.Port;
         return Center;
     }
+
+    /// <summary>Starts the stopped Center again, on its data and its port (the device knows it by that URL).</summary>
+    public async Task<CenterHost> RestartCenterAsync()
+    {
+        if (_port == 0)
+        {
+            throw new InvalidOperationException("The Center never ran: an earlier step failed.");
+        }
+
+        await StopCenterAsync();
+        Center = await StartCenterOnAsync(_port);
+        return Center;
+    }
+
+    private Task<CenterHost> StartCenterOnAsync(int port) => CenterHost.StartAsync(new CenterHostOptions
+    {
+        DataDirectory = CenterDirectory,
+        Port = port,
+        Settings = new Dictionary<string, string> { ["Center:PublisherKeyPath"] = PublisherKeyPath },
+    });
 
     public async Task StopCenterAsync()
     {

@@ -288,6 +288,138 @@ public sealed class AgentLifecycleTests(AgentDiskFixture vm, AgentLifecycle life
         Assert.True(rssKiB <= 40 * 1024, $"The agent's idle RSS is {rssKiB} KiB (aim: 40 MB).");
     }
 
+    [Fact]
+    public async Task A_power_cut_while_a_patch_is_health_checked_comes_back_on_the_old_version_then_the_patch_commits()
+    {
+        await life.RestartCenterAsync();
+        output.WriteLine($"Center restarted on its data at {Center.Url}");
+        await PowerCutDuringPatchAsync("guest-started", "switched", version: 6, over: 2, runningAfter: 2);
+        await WaitForCommittedAsync(6, PatchDeadline);
+    }
+
+    [Fact]
+    public async Task A_power_cut_while_a_patch_is_committed_comes_back_on_the_new_version()
+    {
+        await PowerCutDuringPatchAsync("committing", "committing", version: 7, over: 6, runningAfter: 7);
+        await WaitForCommittedAsync(7, TimeSpan.FromMinutes(3));
+    }
+
+    [Fact]
+    public async Task A_power_cut_while_a_bad_patch_is_rolled_back_comes_back_on_the_old_version_with_the_patch_marked_failed()
+    {
+        await PowerCutDuringPatchAsync("rolling-back", "rollingBack", version: 8, over: 7, runningAfter: 7);
+        var versions = await WaitForCommittedAsync(7, TimeSpan.FromMinutes(3));
+        Assert.Contains(versions.GetProperty("failed").EnumerateArray(), f => f.GetProperty("name").GetString() == "desktop" && f.GetProperty("version").GetInt64() == 8);
+    }
+
+    [Fact]
+    public async Task A_disk_that_fills_up_during_a_download_gives_a_clear_error_and_the_old_version_keeps_running()
+    {
+        var domain = await Dom0.DomainIdAsync();
+        // Everything free on the data partition, reserved blocks included (the agent is root), but 8 KiB: less than
+        // the 24 KiB patch. The state files the agent rewrites fit in the blocks they free as they are replaced.
+        var fill = await Dom0.RunAsync(
+            "free=$(( $(stat -f -c '%f * %S' /var/lib/nxtop) - 8192 )); fallocate -l $free /var/lib/nxtop/vmtest-fill && sync && df -B1 /var/lib/nxtop | tail -n 1");
+        output.WriteLine($"filled the data partition: {fill.Trim()}");
+        try
+        {
+            var published = await Center.PublishPatchAsync(TestGuestSet.BaseName, Content.PatchV9.Path, of: 7);
+            Assert.Equal(9, published.Version);
+            await Dom0.SyncNowAsync();
+            var error = await Poll.UntilAsync("the agent reports the full disk", PatchDeadline, async () =>
+            {
+                var status = await Dom0.TryRunAsync("nxtopctl status --json");
+                using var doc = JsonDocument.Parse(status.Stdout);
+                var lastError = doc.RootElement.GetProperty("lifecycle").GetProperty("lastError").GetString() ?? "";
+                return (lastError.Contains("disk full", StringComparison.Ordinal), lastError, $"last error '{lastError}'");
+            }, output);
+            output.WriteLine($"status: {error}");
+            Assert.Contains(Content.PatchV9.Sha256, error, StringComparison.Ordinal);
+            Assert.Contains("desktop/7 keeps running", error, StringComparison.Ordinal);
+            var journal = await Dom0.RunAsync("journalctl -b -u nxtop-agent --no-pager | grep -F 'disk full' | tail -n 2");
+            output.WriteLine(journal);
+            Assert.Contains("disk full", journal, StringComparison.Ordinal);
+
+            var versions = await Dom0.VersionsAsync();
+            Assert.Equal("desktop/7", Dom0.Ref(versions.GetProperty("base")));
+            Assert.Equal(JsonValueKind.Null, versions.GetProperty("transaction").ValueKind);
+            Assert.Equal(domain, await Dom0.DomainIdAsync());
+            Assert.DoesNotContain(Content.PatchV9.Sha256, (await Dom0.BlobsAsync()).Keys);
+        }
+        finally
+        {
+            await Dom0.RunAsync("rm -f /var/lib/nxtop/vmtest-fill");
+        }
+
+        // With room again, the next sync fetches and commits the patch.
+        await Dom0.SyncNowAsync();
+        await WaitForCommittedAsync(9, PatchDeadline);
+        var verify = await Dom0.TryRunAsync("nxtopctl verify");
+        output.WriteLine($"nxtopctl verify (exit {verify.ExitStatus}): {verify.Stdout.Trim()}");
+        Assert.Equal(0, verify.ExitStatus);
+    }
+
+    /// <summary>
+    /// Arms the agent's power-cut hook at <paramref name="step"/> (a drop-in under /run, so the next boot runs without
+    /// it), publishes desktop/<paramref name="version"/> as a patch of <paramref name="over"/>, waits until the agent
+    /// holds right after that step, cuts the power, and checks the next boot: the agent recovered the transaction from
+    /// <paramref name="phase"/>, the first guest to start runs desktop/<paramref name="runningAfter"/> and reports
+    /// healthy, and the store verifies.
+    /// </summary>
+    private async Task PowerCutDuringPatchAsync(string step, string phase, int version, int over, int runningAfter)
+    {
+        await Dom0.RunAsync(
+            "mkdir -p /run/systemd/system/nxtop-agent.service.d && "
+            + $"printf '[Service]\nEnvironment=NXTOP_AGENT_HOLD_AT={step}\n' > /run/systemd/system/nxtop-agent.service.d/power-cut.conf && "
+            + "systemctl daemon-reload && systemctl restart nxtop-agent && nxtopctl status >/dev/null");
+        var since = await Dom0.NowAsync();
+        var published = await Center.PublishPatchAsync(TestGuestSet.BaseName, Content.Top(version).Path, of: over);
+        Assert.Equal(version, published.Version);
+        output.WriteLine($"published desktop/{version} over desktop/{over}; the agent holds after step '{step}'");
+        await Dom0.SyncNowAsync();
+        await Poll.UntilAsync($"the agent holds after '{step}'", PatchDeadline + TimeSpan.FromSeconds(AgentLifecycle.HealthDeadlineSeconds), async () =>
+        {
+            var journal = await Dom0.AgentJournalAsync(since);
+            var held = journal.Any(j => j.Message.Contains($"Holding after step '{step}'", StringComparison.Ordinal));
+            return (held, held, string.Join(" | ", journal.TakeLast(3).Select(j => j.Message)));
+        }, output);
+        var before = await Dom0.VersionsAsync();
+        output.WriteLine($"at the cut: {before}");
+        Assert.Equal(phase, before.GetProperty("transaction").GetProperty("phase").GetString());
+
+        var took = await vm.PowerCutAsync();
+        output.WriteLine($"power cut; dom0 back (SSH) after {took.TotalSeconds:0} s");
+        Assert.Contains("inactive", (await Dom0.TryRunAsync("test -e /run/systemd/system/nxtop-agent.service.d/power-cut.conf && echo armed || echo inactive")).Stdout, StringComparison.Ordinal);
+
+        var recovered = await Poll.UntilAsync($"the agent recovered the transaction cut at '{phase}'", TimeSpan.FromMinutes(5), async () =>
+        {
+            var journal = await Dom0.RunAsync("journalctl -b -u nxtop-agent --no-pager -o cat | grep -E 'Recovered transaction' | tail -n 1");
+            return (journal.Contains($"interrupted at '{phase}'", StringComparison.Ordinal), journal.Trim(), journal.Trim());
+        }, output);
+        output.WriteLine(recovered);
+        var history = await Dom0.HistoryAsync();
+        Assert.Contains(history, h => h.GetProperty("event").GetString() == "recovered" && h.GetProperty("version").GetInt64() == version);
+
+        // The first guest of the new boot runs the version the recovery chose. (When the recovery went back to the
+        // old version of a patch that had not failed, the agent applies the patch again straight after, so that
+        // guest may be stopped before it reports health; a later guest must report it.)
+        var guestLine = $"{TestGuestScripts.GuestMarker} base=";
+        var markers = await Poll.UntilAsync("a guest after the cut reports its health", TimeSpan.FromMinutes(5), async () =>
+        {
+            var lines = (await Dom0.ConsoleAsync()).Split('\n')
+                .Where(l => l.Contains(guestLine, StringComparison.Ordinal) || l.Contains(TestGuestScripts.HealthMarker, StringComparison.Ordinal)).ToList();
+            var healthy = lines.Count > 0 && lines[0].Contains(guestLine, StringComparison.Ordinal)
+                && lines.Skip(1).Any(l => l.Contains($"{TestGuestScripts.HealthMarker}ok", StringComparison.Ordinal));
+            return (healthy, lines, $"{lines.Count} marker lines: {string.Join(" | ", lines)}");
+        }, output);
+        output.WriteLine($"guest console after the cut: {string.Join(" | ", markers)}");
+        Assert.Contains($"{guestLine}desktop version={runningAfter} ", markers[0], StringComparison.Ordinal);
+
+        var verify = await Dom0.TryRunAsync("nxtopctl verify");
+        output.WriteLine($"nxtopctl verify (exit {verify.ExitStatus}): {verify.Stdout.Trim()}");
+        Assert.Equal(0, verify.ExitStatus);
+    }
+
     /// <summary>Kernel from the image, busybox and the modules from dom0: the guest runs what the appliance ships.</summary>
     private async Task<TestGuestSet> BuildContentAsync()
     {

@@ -284,6 +284,38 @@ public abstract class VmFixture : IAsyncLifetime
         return took;
     }
 
+    private int _powerCuts;
+
+    /// <summary>
+    /// Cuts dom0's power: kills QEMU outright (no shutdown, no flush of the guest's page cache), keeps the serial log
+    /// of the boot that lost power beside the scenario's log (<c>.power-cut-N.log</c>), then starts QEMU again on the
+    /// same disk and logs in to the new boot. Returns the time from the cut to SSH answering again.
+    /// </summary>
+    public async Task<TimeSpan> PowerCutAsync(CancellationToken cancellationToken = default)
+    {
+        var machine = Machine ?? throw new InvalidOperationException("No machine.");
+        var options = machine.Options;
+        _ssh?.Dispose();
+        _ssh = null;
+        await machine.DisposeAsync();
+        var cut = ++_powerCuts;
+        if (options.SerialLogPath is { } serial && File.Exists(serial))
+        {
+            File.Copy(serial, Path.ChangeExtension(serial, $".power-cut-{cut}.log"), overwrite: true);
+        }
+
+        Write($"{Scenario}: power cut {cut}: QEMU killed; starting it again on the same disk");
+        var started = TimeProvider.System.GetTimestamp();
+        Machine = QemuMachine.Start(options, Scenario.PidFilePath(Repo));
+        var deadline = BootDeadline(Accel!.Accelerator);
+        _ssh = await Machine.WaitForSshAsync(ApplianceImage.LoginUser, _image!.ClientKeyPath, _image.HostKeyFingerprint, deadline, Write, cancellationToken);
+        var took = TimeProvider.System.GetElapsedTime(started);
+        Write($"{Scenario}: power cut {cut}: SSH answered again after {took.TotalSeconds:0.0} s");
+        SystemState = await SettleAsync(_ssh, cancellationToken);
+        Write($"{Scenario}: system state '{SystemState}' after power cut {cut}");
+        return took;
+    }
+
     /// <summary>The install this fixture's disk came from (installed-disk scenarios only).</summary>
     public InstallOutcome? Install { get; private set; }
 

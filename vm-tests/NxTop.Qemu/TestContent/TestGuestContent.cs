@@ -24,8 +24,10 @@ public sealed record TestBlob(string Path, string Sha256, long Size)
 /// The agent test content: a base image <c>desktop</c> v1 (a qcow2 of an ext4 root holding busybox and an init
 /// that reports health), a good patch v2 and a bad patch v3 (qcow2 deltas, each over the version below it, whose
 /// backing file is the bare sha256 of that blob, as the agent's store names it), a good patch v4 over v2 (for the
-/// corrupted-download test), the kernel and initrd every version boots with, and an app layer <c>notes</c> v1 (a qcow2
-/// of an ext4 disk with an env file and a service script).
+/// corrupted-download test), then, for the power-cut and full-disk tests, good patches v6 over v2 and v7 over v6, a
+/// bad patch v8 over v7 and a good patch v9 over v7 (v5 is the unsigned-manifest test's, which reuses v2's blobs), the
+/// kernel and initrd every version boots with, and an app layer <c>notes</c> v1 (a qcow2 of an ext4 disk with an env
+/// file and a service script).
 /// </summary>
 public sealed record TestGuestSet(
     TestBlob Kernel,
@@ -34,6 +36,10 @@ public sealed record TestGuestSet(
     TestBlob PatchV2,
     TestBlob PatchV3,
     TestBlob PatchV4,
+    TestBlob PatchV6,
+    TestBlob PatchV7,
+    TestBlob PatchV8,
+    TestBlob PatchV9,
     TestBlob App,
     long RootFileSystemBytes)
 {
@@ -41,8 +47,18 @@ public sealed record TestGuestSet(
     public const string AppName = "notes";
     public const long AppVersion = 1;
 
-    /// <summary>The markers each version writes: v1, v2 and v4 report ok, v3 stays silent.</summary>
-    public static string HealthOf(long version) => version == 3 ? "silent" : "ok";
+    /// <summary>The versions built as root file systems, and the one each is a delta over (0: none, the whole base).</summary>
+    public static IReadOnlyList<(int Version, int Over)> Chain { get; } = [(1, 0), (2, 1), (3, 2), (4, 2), (6, 2), (7, 6), (8, 7), (9, 7)];
+
+    /// <summary>The markers each version writes: the bad patches v3 and v8 stay silent, every other version reports ok.</summary>
+    public static string HealthOf(long version) => version is 3 or 8 ? "silent" : "ok";
+
+    /// <summary>The top blob of version <paramref name="version"/>.</summary>
+    public TestBlob Top(long version) => version switch
+    {
+        1 => BaseV1, 2 => PatchV2, 3 => PatchV3, 4 => PatchV4, 6 => PatchV6, 7 => PatchV7, 8 => PatchV8, 9 => PatchV9,
+        _ => throw new ArgumentOutOfRangeException(nameof(version), version, "No such test version."),
+    };
 }
 
 /// <summary>
@@ -88,20 +104,17 @@ public sealed class TestGuestContent(Action<string>? log = null)
         File.Copy(inputs.Kernel, kernel);
         var initrd = await BuildInitrdAsync(inputs, work, Path.Combine(outputDirectory, "initrd.img"), cancellationToken).ConfigureAwait(false);
 
-        var raws = new List<string>();
-        for (var version = 1; version <= 4; version++)
+        var tops = new Dictionary<int, TestBlob>();
+        foreach (var (version, over) in TestGuestSet.Chain)
         {
             var tree = Path.Combine(work, $"root-v{version}");
             StageRoot(inputs, tree, version);
             var raw = Path.Combine(work, $"root-v{version}.raw");
             await MakeExt4Async(tree, raw, RootBytes, FixedUuid, "nxtop-test-root", cancellationToken).ConfigureAwait(false);
-            raws.Add(raw);
+            tops[version] = over == 0
+                ? await ConvertToQcow2Async(raw, chain, cancellationToken).ConfigureAwait(false)
+                : await DeltaAsync(raw, tops[over], chain, cancellationToken).ConfigureAwait(false);
         }
-
-        var v1 = await ConvertToQcow2Async(raws[0], chain, cancellationToken).ConfigureAwait(false);
-        var v2 = await DeltaAsync(raws[1], v1, chain, cancellationToken).ConfigureAwait(false);
-        var v3 = await DeltaAsync(raws[2], v2, chain, cancellationToken).ConfigureAwait(false);
-        var v4 = await DeltaAsync(raws[3], v2, chain, cancellationToken).ConfigureAwait(false);
 
         var appTree = Path.Combine(work, "app");
         Directory.CreateDirectory(appTree);
@@ -112,7 +125,7 @@ public sealed class TestGuestContent(Action<string>? log = null)
         await MakeExt4Async(appTree, appRaw, AppBytes, AppUuid, "nxtop-test-app", cancellationToken).ConfigureAwait(false);
         var app = await ConvertToQcow2Async(appRaw, Directory.CreateDirectory(Path.Combine(outputDirectory, "app")).FullName, cancellationToken).ConfigureAwait(false);
 
-        var set = new TestGuestSet(TestBlob.Of(kernel), TestBlob.Of(initrd), v1, v2, v3, v4, app, RootBytes);
+        var set = new TestGuestSet(TestBlob.Of(kernel), TestBlob.Of(initrd), tops[1], tops[2], tops[3], tops[4], tops[6], tops[7], tops[8], tops[9], app, RootBytes);
         log?.Invoke(string.Create(CultureInfo.InvariantCulture,
             $"test content in {outputDirectory}: kernel {set.Kernel.Size} B, initrd {set.Initrd.Size} B, base v1 {set.BaseV1.Size} B (root file system {RootBytes >> 20} MiB), "
             + $"patch v2 {set.PatchV2.Size} B, patch v3 {set.PatchV3.Size} B, patch v4 {set.PatchV4.Size} B, app {set.App.Size} B"));
