@@ -98,7 +98,7 @@ Task("Run")
     .Does<BuildContext>(Steps.Run);
 
 Task("Bench")
-    .Description("Measures the cold build, the warm rebuild after an agent-only change, image sizes, the smoke boots and the install; writes artifacts/bench/bench.md, then benchmarks NxTop Center (artifacts/bench/center.md).")
+    .Description("Measures the cold build, the warm rebuild after an agent-only change, image sizes, the smoke boots and the install, the agent's life cycle on the vmtest image (RSS, start, patch bytes, rollback time, power cuts); writes artifacts/bench/bench.md, then benchmarks NxTop Center (artifacts/bench/center.md).")
     .IsDependentOn("__CheckHost")
     .Does<BuildContext>(Steps.Bench);
 

@@ -38,8 +38,10 @@ public static class Steps
     /// The agent's VM-test image (profile vmtest: artifacts/nxtop-vmtest-&lt;version&gt;/, trusting the test publisher key),
     /// which the agent life-cycle tests boot. Built before the main image, so artifacts/last-image.txt names the main one.
     /// </summary>
-    public static void BuildVmTestImage(ICakeContext ctx, BuildContext b) =>
-        Cli(ctx, b, b.CliArgs("build", "vmtest").Append("--agent").AppendQuoted(b.AgentBinary.FullPath).Append("--agent-version").Append(b.Version), null);
+    public static void BuildVmTestImage(ICakeContext ctx, BuildContext b) => BuildVmTestImage(ctx, b, null);
+
+    public static void BuildVmTestImage(ICakeContext ctx, BuildContext b, IDictionary<string, string> env) =>
+        Cli(ctx, b, b.CliArgs("build", "vmtest").Append("--agent").AppendQuoted(b.AgentBinary.FullPath).Append("--agent-version").Append(b.Version), env);
 
     public static void RunTests(ICakeContext ctx, BuildContext b, IEnumerable<FilePath> projects, string filter)
     {
@@ -82,6 +84,8 @@ public static class Steps
         // The unattended installer the install scenarios boot (not timed); before the warm build, so
         // artifacts/last-image.txt ends up naming the main image.
         BuildInstallerImage(ctx, b, env);
+        // And the agent's VM-test image (profile vmtest), whose life-cycle tests measure the agent.
+        BuildVmTestImage(ctx, b, env);
 
         // An agent-only change: a new agent binary (different revision), then the same image build.
         var warm = System.Diagnostics.Stopwatch.StartNew();
@@ -90,6 +94,9 @@ public static class Steps
         warm.Stop();
 
         RunTests(ctx, b, new[] { b.VmTestProject }, "Category=Smoke");
+        // The agent's life cycle on the vmtest image (about an hour under TCG): its RSS, start time, patch bytes, the
+        // rollback time and the power cuts go to artifacts/vm-logs/AgentDisk.measures.json, which the table includes.
+        RunTests(ctx, b, new[] { b.VmTestProject }, "FullyQualifiedName~AgentLifecycleTests");
 
         // NxTop Center: check-in latency, errors and CPU for 1,000 and 10,000 simulated agents (the agent's own sync
         // client) polling every 60 s; about 8.5 minutes. Writes artifacts/bench/center.md; fails on any error.

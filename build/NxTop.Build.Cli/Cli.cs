@@ -131,7 +131,8 @@ public static class Cli
                     double.Parse(options.Required("warm-seconds"), CultureInfo.InvariantCulture),
                     boots,
                     TimeProvider.System.GetUtcNow(),
-                    Manifest.BenchReport.ReadFormatTimings(workspace.ArtifactsRoot));
+                    Manifest.BenchReport.ReadFormatTimings(workspace.ArtifactsRoot),
+                    Manifest.BenchReport.ReadMeasures(Path.Combine(workspace.ArtifactsRoot, "vm-logs")));
                 AtomicFile.WriteAllText(options.Required("out"), table);
                 await stdout.WriteLineAsync(table);
                 return 0;

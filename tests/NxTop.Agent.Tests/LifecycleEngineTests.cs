@@ -175,7 +175,8 @@ public sealed class LifecycleEngineTests : IDisposable
         var result = await Reconcile(EngineRig.Desired(1, apps: [office]));
 
         Assert.Equal(ReconcileOutcome.Committed, result.Outcome);
-        Assert.Contains($"vdev=xvdb, access=ro, backendtype=qdisk, target={_rig.Layout.Blob(app.Sha256)}", _rig.Guests.LastConfig, StringComparison.Ordinal);
+        Assert.Contains($"vdev=xvdb, access=rw, backendtype=qdisk, target={_rig.Layering.AppTop(0)}", _rig.Guests.LastConfig, StringComparison.Ordinal);
+        Assert.Contains($"\"backing-filename\": \"{_rig.Layout.Blob(app.Sha256)}\"", Publisher.Run("qemu-img", "info", "-U", "--output=json", _rig.Layering.AppTop(0)), StringComparison.Ordinal);
         Assert.Equal([new VersionRef("office", 1)], _rig.State.LoadInstalled().Current!.AppRefs);
 
         var wrongKind = await Reconcile(EngineRig.Desired(1, apps: [new ContentRef("desktop", 1, "/content/manifests/desktop/1")]));

@@ -45,4 +45,26 @@ public class BenchReportTests
         Assert.Null(read.GuestBootSeconds);
         Assert.Equal(180.5, read.SshReadySeconds);
     }
+
+    [Fact]
+    public void Measures_written_by_the_vm_tests_are_read_back_and_become_rows()
+    {
+        using var dir = new TempDir();
+        // The shape NxTop.Qemu.Measures writes (camelCase, indented).
+        dir.Write("AgentDisk.measures.json", """
+            [
+              { "name": "agent: idle RSS (VmRSS)", "value": "21.4 MiB", "aim": "≤ 40 MB" },
+              { "name": "agent: start", "value": "3.10 s", "aim": "" }
+            ]
+            """);
+        dir.Write("AgentDisk.timing.json", """{"scenario":"AgentDisk","accel":"tcg","sshReadySeconds":280.0,"error":null}""");
+
+        var measures = BenchReport.ReadMeasures(dir.Path);
+        var text = BenchReport.Render(Manifest, 160L << 20, 250, 50, [], DateTimeOffset.UnixEpoch, measures: measures);
+
+        Assert.Equal(2, measures.Count);
+        Assert.Contains("| agent: idle RSS (VmRSS) | 21.4 MiB | ≤ 40 MB |", text, StringComparison.Ordinal);
+        Assert.Contains("| agent: start | 3.10 s | |", text, StringComparison.Ordinal);
+        Assert.Empty(BenchReport.ReadMeasures(Path.Combine(dir.Path, "missing")));
+    }
 }

@@ -238,4 +238,5 @@ public sealed class ImageNotFoundException : Exception
     WriteIndented = true)]
 [JsonSerializable(typeof(ImageManifest))]
 [JsonSerializable(typeof(BootTiming))]
+[JsonSerializable(typeof(List<Measure>))]
 internal sealed partial class ManifestJsonContext : JsonSerializerContext;

@@ -81,9 +81,26 @@ internal sealed class GuestLayering(StoreLayout layout, QemuImg qemuImg, GuestSe
             }
         }
 
+        // QEMU 7.2's xen-block marks only the file layer of an access=ro disk read-only and opens the format layer
+        // read-write, which fails ("failed to create drive: Block node is read-only"). So each app layer is attached
+        // read-write through a throwaway overlay made anew at every start: the blob is only ever a backing file, which
+        // QEMU opens read-only, and whatever the guest writes there is gone at its next start.
+        for (var i = 0; i < selection.Apps.Count; i++)
+        {
+            var disk = AppDisk(selection.Apps[i]);
+            await CreateOverlayFileAsync(AppTop(i), BlobPath(disk), FormatOf(disk), cancellationToken).ConfigureAwait(false);
+        }
+
         AtomicFile.WriteAllText(ConfigPath, BuildConfig(selection).Render());
         return ConfigPath;
     }
+
+    /// <summary>The throwaway overlay the <paramref name="index"/>-th app layer is attached through (xvdb, xvdc, ...).</summary>
+    public string AppTop(int index) => Path.Combine(GuestDirectory, $"app-{index}.qcow2");
+
+    private static ManifestBlob AppDisk(ContentManifest app) => app.Blobs.Single(b => b.Role == BlobRole.Disk);
+
+    private static string FormatOf(ManifestBlob disk) => disk.MediaType == MediaTypes.Qcow2 ? "qcow2" : "raw";
 
     /// <summary>
     /// Points a custom top at the new base, keeping a copy for rollback; nothing to do for shared
@@ -129,10 +146,9 @@ internal sealed class GuestLayering(StoreLayout layout, QemuImg qemuImg, GuestSe
     public XlGuestConfig BuildConfig(GuestSelection selection)
     {
         var disks = new List<GuestDisk> { new(OsTop, XlGuestConfig.Vdev(0), ReadOnly: false, "qcow2") };
-        foreach (var app in selection.Apps)
+        for (var i = 0; i < selection.Apps.Count; i++)
         {
-            var disk = app.Blobs.Single(b => b.Role == BlobRole.Disk);
-            disks.Add(new GuestDisk(BlobPath(disk), XlGuestConfig.Vdev(disks.Count), ReadOnly: true, disk.MediaType == MediaTypes.Qcow2 ? "qcow2" : "raw"));
+            disks.Add(new GuestDisk(AppTop(i), XlGuestConfig.Vdev(disks.Count), ReadOnly: false, "qcow2"));
         }
 
         var kernel = selection.Base.Blobs.FirstOrDefault(b => b.Role == BlobRole.Kernel);
@@ -149,16 +165,19 @@ internal sealed class GuestLayering(StoreLayout layout, QemuImg qemuImg, GuestSe
             XlGuestConfig.MacFor(settings.MacSeed + "/" + settings.Name));
     }
 
-    private async Task CreateTopAsync(string baseTop, CancellationToken cancellationToken)
+    private Task CreateTopAsync(string baseTop, CancellationToken cancellationToken) =>
+        CreateOverlayFileAsync(OsTop, baseTop, "qcow2", cancellationToken);
+
+    private async Task CreateOverlayFileAsync(string path, string backing, string backingFormat, CancellationToken cancellationToken)
     {
-        var temporary = OsTop + AtomicFile.TemporarySuffix;
+        var temporary = path + AtomicFile.TemporarySuffix;
         File.Delete(temporary);
-        await qemuImg.CreateOverlayAsync(temporary, baseTop, cancellationToken).ConfigureAwait(false);
+        await qemuImg.CreateOverlayAsync(temporary, backing, cancellationToken, backingFormat).ConfigureAwait(false);
         using (var stream = new FileStream(temporary, FileMode.Open, FileAccess.ReadWrite))
         {
             stream.Flush(flushToDisk: true);
         }
 
-        AtomicFile.Rename(temporary, OsTop);
+        AtomicFile.Rename(temporary, path);
     }
 }

@@ -17,8 +17,8 @@ internal sealed class QemuImg(ProcessRunner runner, string qemuImgPath)
     public static readonly TimeSpan Timeout = TimeSpan.FromMinutes(10);
 
     /// <summary><c>qemu-img create -f qcow2 -b BACKING -F qcow2 PATH</c>: an empty overlay over <paramref name="backing"/>.</summary>
-    public Task CreateOverlayAsync(string path, string backing, CancellationToken cancellationToken) =>
-        runner.RunCheckedAsync(qemuImgPath, ["create", "-q", "-f", "qcow2", "-b", backing, "-F", "qcow2", path], Timeout, cancellationToken);
+    public Task CreateOverlayAsync(string path, string backing, CancellationToken cancellationToken, string backingFormat = "qcow2") =>
+        runner.RunCheckedAsync(qemuImgPath, ["create", "-q", "-f", "qcow2", "-b", backing, "-F", backingFormat, path], Timeout, cancellationToken);
 
     /// <summary>
     /// <c>qemu-img rebase -u</c>: rewrites only the backing file name in the header, so the overlay's

@@ -15,6 +15,9 @@ public sealed record BootTimingRecord(string Scenario, string? Accel, double? Ss
     public double? GuestBootSeconds { get; init; }
 }
 
+/// <summary>Another number a VM test measured (artifacts/vm-logs/*.measures.json): the agent's RSS, a rollback's time, ...</summary>
+public sealed record MeasureRecord(string Name, string Value, string Aim);
+
 /// <summary>The Bench target's table: build times, sizes and boot times, with the aims next to them.</summary>
 public static class BenchReport
 {
@@ -35,7 +38,7 @@ public static class BenchReport
     private static readonly JsonSerializerOptions WebJson = new(JsonSerializerDefaults.Web);
 
     public static string Render(BuildManifest m, long isoBytes, double coldSeconds, double warmSeconds, IReadOnlyList<BootTimingRecord> boots, DateTimeOffset when,
-        IReadOnlyDictionary<string, double>? formatSeconds = null)
+        IReadOnlyDictionary<string, double>? formatSeconds = null, IReadOnlyList<MeasureRecord>? measures = null)
     {
         static string MiB(long b) => (b / 1048576.0).ToString("0.0", CultureInfo.InvariantCulture) + " MiB";
         static string S(double s) => s.ToString("0.0", CultureInfo.InvariantCulture) + " s";
@@ -80,6 +83,11 @@ public static class BenchReport
             sb.AppendLine(row);
         }
 
+        foreach (var measure in measures ?? [])
+        {
+            sb.AppendLine(CultureInfo.InvariantCulture, $"| {measure.Name} | {measure.Value} | {measure.Aim} |");
+        }
+
         return sb.ToString();
     }
 
@@ -104,6 +112,14 @@ public static class BenchReport
             ? []
             : Directory.GetFiles(vmLogsDir, "*.timing.json").Order(StringComparer.Ordinal)
                 .Select(f => JsonSerializer.Deserialize<BootTimingRecord>(File.ReadAllText(f), WebJson)!)
+                .ToList();
+
+    /// <summary>Every scenario's measures, scenario by scenario, in the order each test recorded them.</summary>
+    public static IReadOnlyList<MeasureRecord> ReadMeasures(string vmLogsDir) =>
+        !Directory.Exists(vmLogsDir)
+            ? []
+            : Directory.GetFiles(vmLogsDir, "*.measures.json").Order(StringComparer.Ordinal)
+                .SelectMany(f => JsonSerializer.Deserialize<List<MeasureRecord>>(File.ReadAllText(f), WebJson) ?? [])
                 .ToList();
 
     public static BuildManifest ReadManifest(string imageDir) =>
