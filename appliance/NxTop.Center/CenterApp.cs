@@ -75,6 +75,7 @@ public static class CenterApp
             });
         });
 
+        services.AddDashboardAntiforgery();
         services.AddProblemDetails();
         services.AddExceptionHandler<BadRequestExceptionHandler>();
         services.AddExceptionHandler<ContentBusyExceptionHandler>();

@@ -166,8 +166,7 @@ public sealed class CollectionAndRevocationTests : IDisposable
         }
 
         using var browser = center.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
-        using (var form = new FormUrlEncodedContent([new KeyValuePair<string, string>("token", issued.Token)]))
-        using (var signIn = await browser.PostAsync("/dashboard/login", form))
+        using (var signIn = await DashboardSession.SignInAsync(browser, issued.Token))
         {
             Assert.Equal(HttpStatusCode.Redirect, signIn.StatusCode);
         }
