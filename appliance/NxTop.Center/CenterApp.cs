@@ -27,7 +27,7 @@ public static class CenterApp
     public static void AddCenter(IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<CenterOptions>().Bind(configuration.GetSection(CenterOptions.Section))
-            .Validate(o => o.MaxUploadBytes > 0 && o.EnrollmentPermitsPerMinute > 0 && o.OutOfContactMinutes > 0, "Center limits must be positive")
+            .Validate(o => o.MaxUploadBytes > 0 && o.EnrollmentPermitsPerMinute > 0 && o.OutOfContactMinutes > 0 && o.ContentLockWaitSeconds > 0, "Center limits must be positive")
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ICenterStore>(sp =>
@@ -40,7 +40,7 @@ public static class CenterApp
         {
             var options = sp.GetRequiredService<IOptions<CenterOptions>>().Value;
             options.EnsureDataDirectory();
-            return new BlobStore(options.ResolvedContentDirectory, sp.GetRequiredService<TimeProvider>());
+            return new BlobStore(options.ResolvedContentDirectory, sp.GetRequiredService<TimeProvider>(), TimeSpan.FromSeconds(options.ContentLockWaitSeconds));
         });
         services.AddSingleton(sp =>
         {
@@ -75,8 +75,10 @@ public static class CenterApp
             });
         });
 
+        services.AddDashboardAntiforgery();
         services.AddProblemDetails();
         services.AddExceptionHandler<BadRequestExceptionHandler>();
+        services.AddExceptionHandler<ContentBusyExceptionHandler>();
         services.AddOpenApi();
     }
 
@@ -96,6 +98,30 @@ public static class CenterApp
         ContentEndpoints.Map(app);
         AdminEndpoints.Map(app);
         Dashboard.Map(app);
+    }
+}
+
+/// <summary>
+/// The content store stayed locked by another process (a Center or a collection on the same content directory)
+/// for longer than the lock wait: 503 with the lock file named, and nothing changed. It is not a bug.
+/// </summary>
+internal sealed class ContentBusyExceptionHandler(IProblemDetailsService problems) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        if (exception is not ContentLockTimeoutException busy)
+        {
+            return false;
+        }
+
+        httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+        httpContext.Response.Headers.RetryAfter = "5";
+        return await problems.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = httpContext,
+            Exception = exception,
+            ProblemDetails = { Status = StatusCodes.Status503ServiceUnavailable, Title = "The content store is busy", Detail = busy.Message },
+        }).ConfigureAwait(false);
     }
 }
 

@@ -35,6 +35,12 @@ public sealed class CenterOptions
     /// <summary>The blob collector keeps unreferenced blobs younger than this (uploads that may still be published).</summary>
     public int BlobGraceMinutes { get; set; } = 60;
 
+    /// <summary>
+    /// How long a publish, an upload's last step or a blob collection waits for the content store's lock
+    /// (<c>store.lock</c>, shared with every other process on the same content directory) before it gives up with 503.
+    /// </summary>
+    public int ContentLockWaitSeconds { get; set; } = 30;
+
     public string ResolvedConnectionString => ConnectionString ?? $"Data Source={Path.Combine(DataDirectory, "center.db")}";
 
     public string ResolvedContentDirectory => ContentDirectory ?? Path.Combine(DataDirectory, "content");

@@ -88,6 +88,24 @@ public sealed class DashboardBrowserTests(BrowserFixture fixture) : BrowserTest(
     }
 
     [BrowserFact]
+    public async Task A_form_whose_anti_forgery_token_was_tampered_with_is_refused_and_changes_nothing()
+    {
+        await SignInAsync();
+        Assert.Equal(await Page.Locator("form").CountAsync(), await Page.Locator("form input[type=hidden][name=__nxtop_antiforgery]").CountAsync());
+        await Page.GetByLabel("New group").FillAsync("forged");
+        await Page.Locator("form.inline input[name=__nxtop_antiforgery]").EvaluateAsync("input => input.value = 'CfDJ8forged'");
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Create group" }).ClickAsync();
+        await Assertions.Expect(Page.Locator("p.bad")).ToContainTextAsync("anti-forgery token is missing or does not belong to this browser");
+        Assert.Null(await Store.GetGroupAsync("forged", default));
+
+        // The same form as served works.
+        await Page.GotoAsync("/dashboard");
+        await Page.GetByLabel("New group").FillAsync("floor-3");
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Create group" }).ClickAsync();
+        await Assertions.Expect(Page.Locator("h1")).ToHaveTextAsync("Group floor-3");
+    }
+
+    [BrowserFact]
     public async Task An_admin_creates_a_group_assigns_it_and_overrides_one_device()
     {
         await Center.PublishBaseAsync("desktop", File("v1.qcow2", 2048));

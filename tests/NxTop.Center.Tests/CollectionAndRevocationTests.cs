@@ -96,6 +96,48 @@ public sealed class CollectionAndRevocationTests : IDisposable
     }
 
     [Fact]
+    public async Task While_another_process_holds_the_content_store_collection_and_upload_get_503_naming_the_lock_and_nothing_changes()
+    {
+        using var busyCenter = new CenterFactory(settings: new Dictionary<string, string> { ["Center:ContentLockWaitSeconds"] = "1" });
+        var orphan = await busyCenter.UploadAsync(Encoding.UTF8.GetBytes("orphan"));
+        var orphanPath = Path.Combine(busyCenter.DataDirectory, "content", "sha256", orphan.Sha256[..2], orphan.Sha256);
+        File.SetLastWriteTimeUtc(orphanPath, DateTime.UtcNow.AddHours(-3));
+        var lockPath = Path.Combine(busyCenter.DataDirectory, "content", "store.lock");
+
+        // Another Center (or collector) on the same content directory: its own store, its own lock file handle.
+        using var other = new BlobStore(Path.Combine(busyCenter.DataDirectory, "content"));
+        using var admin = busyCenter.Admin();
+        using (await other.EnterAsync(default))
+        {
+            using (var collect = await admin.PostAsync(CenterRoutes.AdminBlobCollect, null))
+            {
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, collect.StatusCode);
+                Assert.Contains(lockPath, await collect.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            }
+
+            using (var upload = await admin.PutAsync(CenterRoutes.AdminBlobs, new ByteArrayContent(Encoding.UTF8.GetBytes("new content"))))
+            {
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, upload.StatusCode);
+            }
+
+            using (var publish = await admin.PostAsJsonAsync(CenterRoutes.AdminContent,
+                       new PublishRequest(ContentKind.App, "office", null, [new PublishBlob(orphan.Sha256, BlobRole.Disk, MediaTypes.Raw)], null, PublishChannel.Current, null),
+                       CenterJsonContext.Default.PublishRequest))
+            {
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, publish.StatusCode);
+            }
+
+            Assert.True(File.Exists(orphanPath));
+            Assert.Null(await busyCenter.Store.GetTrackAsync("office", default));
+            Assert.Empty(Directory.EnumerateFiles(Path.Combine(busyCenter.DataDirectory, "content", "tmp")));
+        }
+
+        using var collected = await admin.PostAsync(CenterRoutes.AdminBlobCollect, null);
+        await Expect.Status(collected, HttpStatusCode.OK);
+        Assert.False(File.Exists(orphanPath));
+    }
+
+    [Fact]
     public async Task The_grace_period_can_be_given_but_not_zero()
     {
         var orphan = await center.UploadAsync(Encoding.UTF8.GetBytes("orphan"));
@@ -124,8 +166,7 @@ public sealed class CollectionAndRevocationTests : IDisposable
         }
 
         using var browser = center.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
-        using (var form = new FormUrlEncodedContent([new KeyValuePair<string, string>("token", issued.Token)]))
-        using (var signIn = await browser.PostAsync("/dashboard/login", form))
+        using (var signIn = await DashboardSession.SignInAsync(browser, issued.Token))
         {
             Assert.Equal(HttpStatusCode.Redirect, signIn.StatusCode);
         }

@@ -24,32 +24,63 @@ public sealed class BlobStore : IDisposable
     private readonly string blobRoot;
     private readonly string tempRoot;
 
+    /// <summary>How long a publish, an upload's last step or a collection waits for the store's lock by default.</summary>
+    public static readonly TimeSpan DefaultLockWait = TimeSpan.FromSeconds(30);
+
     // Orders the three things that touch a stored blob's life: an upload putting (or refreshing) it in
-    // place, a publish from its size check to its commit, and the collector's delete.
+    // place, a publish from its size check to its commit, and the collector's delete. The gate orders them
+    // within this process; the lock file (taken inside the gate) across processes on the same directory.
     private readonly SemaphoreSlim gate = new(1, 1);
 
     private readonly TimeProvider time;
+    private readonly TimeSpan lockWait;
 
-    public BlobStore(string root, TimeProvider? time = null)
+    public BlobStore(string root, TimeProvider? time = null, TimeSpan? lockWait = null)
     {
         this.time = time ?? TimeProvider.System;
+        this.lockWait = lockWait ?? DefaultLockWait;
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(this.lockWait, TimeSpan.Zero, nameof(lockWait));
         Root = Path.GetFullPath(root);
         blobRoot = Path.Combine(Root, "sha256");
         tempRoot = Path.Combine(Root, "tmp");
+        LockPath = Path.Combine(Root, ContentLock.FileName);
         Directory.CreateDirectory(blobRoot);
         Directory.CreateDirectory(tempRoot);
     }
 
     public string Root { get; }
 
-    /// <summary>Deletes temporary files that an earlier process left behind (a crash mid-upload).</summary>
+    /// <summary>The lock file that makes publishes, uploads' last step and collections exclusive across processes.</summary>
+    public string LockPath { get; }
+
+    /// <summary>
+    /// Deletes temporary files that an earlier process left behind (a crash mid-upload). An upload in flight,
+    /// in this or another process on the same directory, holds its file locked until it is in place, and is left alone.
+    /// </summary>
     public int DeleteLeftovers()
     {
         var deleted = 0;
-        foreach (var file in Directory.EnumerateFiles(tempRoot))
+        foreach (var path in Directory.EnumerateFiles(tempRoot))
         {
-            File.Delete(file);
-            deleted++;
+            try
+            {
+                // (Only the instant between another process's open(2) of a new upload and its flock(2) is unguarded.)
+                using (new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1))
+                {
+                    // Nobody is writing it. Unlinking it while it is open and locked leaves no window for a writer.
+                    File.Delete(path);
+                }
+
+                deleted++;
+            }
+            catch (FileNotFoundException)
+            {
+                // Its upload finished meanwhile.
+            }
+            catch (IOException)
+            {
+                // Locked: an upload in flight.
+            }
         }
 
         return deleted;
@@ -83,7 +114,9 @@ public sealed class BlobStore : IDisposable
         {
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             long size = 0;
-            await using (var file = new FileStream(tempPath, new FileStreamOptions
+
+            // Open (so locked: FileShare.None) until it is in place, so another process's DeleteLeftovers leaves it alone.
+            await using var file = new FileStream(tempPath, new FileStreamOptions
             {
                 Mode = FileMode.CreateNew,
                 Access = FileAccess.Write,
@@ -91,25 +124,22 @@ public sealed class BlobStore : IDisposable
                 Options = FileOptions.Asynchronous,
                 BufferSize = 0,
                 UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead,
-            }))
+            });
+            var buffer = new byte[BufferSize];
+            int read;
+            while ((read = await body.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
             {
-                var buffer = new byte[BufferSize];
-                int read;
-                while ((read = await body.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+                size += read;
+                if (size > maxBytes)
                 {
-                    size += read;
-                    if (size > maxBytes)
-                    {
-                        return new BlobReceipt(null, size, $"the upload is larger than the limit of {maxBytes} bytes");
-                    }
-
-                    hash.AppendData(buffer, 0, read);
-                    await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                    return new BlobReceipt(null, size, $"the upload is larger than the limit of {maxBytes} bytes");
                 }
 
-                file.Flush(flushToDisk: true);
+                hash.AppendData(buffer, 0, read);
+                await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
             }
 
+            file.Flush(flushToDisk: true);
             var sha256 = Convert.ToHexStringLower(hash.GetHashAndReset());
             if (expectedSha256 is not null && !string.Equals(expectedSha256, sha256, StringComparison.Ordinal))
             {
@@ -146,13 +176,37 @@ public sealed class BlobStore : IDisposable
     }
 
     /// <summary>
-    /// Holds off uploads' final step, publishes and the collector while the caller works; dispose to let them go.
-    /// A publish holds it from checking its blobs to committing, so the collector never deletes a blob in between.
+    /// Holds off uploads' final step, publishes and the collector, in this process and in any other on the same
+    /// directory, while the caller works; dispose to let them go. A publish holds it from checking its blobs to
+    /// committing, so no collector deletes a blob in between.
     /// </summary>
+    /// <exception cref="ContentLockTimeoutException">The store stayed busy for longer than the lock wait.</exception>
     public async Task<IDisposable> EnterAsync(CancellationToken cancellationToken)
     {
-        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        return new Releaser(gate);
+        var started = time.GetTimestamp();
+        using (var timeout = new CancellationTokenSource(lockWait, time))
+        using (var waiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token))
+        {
+            try
+            {
+                await gate.WaitAsync(waiting.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                throw new ContentLockTimeoutException(LockPath, lockWait, null);
+            }
+        }
+
+        try
+        {
+            var fileLock = await ContentLock.AcquireAsync(LockPath, started, lockWait, time, cancellationToken).ConfigureAwait(false);
+            return new Releaser(gate, fileLock);
+        }
+        catch
+        {
+            gate.Release();
+            throw;
+        }
     }
 
     /// <summary>
@@ -204,7 +258,7 @@ public sealed class BlobStore : IDisposable
 
     public void Dispose() => gate.Dispose();
 
-    private sealed class Releaser(SemaphoreSlim gate) : IDisposable
+    private sealed class Releaser(SemaphoreSlim gate, ContentLock fileLock) : IDisposable
     {
         private int released;
 
@@ -212,6 +266,7 @@ public sealed class BlobStore : IDisposable
         {
             if (Interlocked.Exchange(ref released, 1) == 0)
             {
+                fileLock.Dispose();
                 gate.Release();
             }
         }

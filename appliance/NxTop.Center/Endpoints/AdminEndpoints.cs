@@ -24,11 +24,11 @@ internal static class AdminEndpoints
 
         admin.MapPut(CenterRoutes.AdminBlobs, UploadBlobAsync)
             .Accepts<Stream>("application/octet-stream")
-            .Produces<BlobUploaded>(201).ProducesProblem(400).ProducesProblem(413)
+            .Produces<BlobUploaded>(201).ProducesProblem(400).ProducesProblem(413).ProducesProblem(503)
             .WithName("UploadBlob").WithSummary("Stream a blob (base image, patch delta, app layer) into the content store");
         admin.MapPost(CenterRoutes.AdminContent, PublishAsync)
             .Accepts<PublishRequest>(ApiRoutes.JsonMediaType)
-            .Produces<PublishedContent>(201).ProducesProblem(400).ProducesProblem(409)
+            .Produces<PublishedContent>(201).ProducesProblem(400).ProducesProblem(409).ProducesProblem(503)
             .WithName("Publish").WithSummary("Sign and publish a new version of a base image or an app layer");
         admin.MapGet(CenterRoutes.AdminTracks, ListTracksAsync).Produces<IReadOnlyList<TrackInfo>>().WithName("ListTracks");
         admin.MapGet(CenterRoutes.AdminTrackTemplate, GetTrackAsync).Produces<TrackInfo>().ProducesProblem(404).WithName("GetTrack");
@@ -73,7 +73,7 @@ internal static class AdminEndpoints
         admin.MapDelete(CenterRoutes.AdminGroupAssignmentTemplate, (string name, ICenterStore store, CancellationToken ct) => DeleteAssignmentAsync(AssignmentTarget.Group, name, store, ct))
             .Produces(204).ProducesProblem(404).WithName("UnassignGroup");
 
-        admin.MapPost(CenterRoutes.AdminBlobCollect, CollectBlobsAsync).Produces<BlobsCollected>().ProducesProblem(400)
+        admin.MapPost(CenterRoutes.AdminBlobCollect, CollectBlobsAsync).Produces<BlobsCollected>().ProducesProblem(400).ProducesProblem(503)
             .WithName("CollectBlobs").WithSummary("Delete blobs that no published manifest names (older than the grace period)");
         admin.MapGet(CenterRoutes.AdminCredentials, ListCredentialsAsync).Produces<IReadOnlyList<AdminCredentialInfo>>().WithName("ListAdminCredentials");
         admin.MapPost(CenterRoutes.AdminCredentials, AddCredentialAsync).Accepts<AdminCredentialRequest>(ApiRoutes.JsonMediaType)

@@ -11,7 +11,8 @@ namespace NxTop.Center.Endpoints;
 /// <summary>
 /// A small server-rendered dashboard: fleet overview, devices, a device's history, groups and
 /// tracks; publishing, promoting and assigning are in <see cref="DashboardActions"/>. The admin signs
-/// in with an admin credential, kept in an HttpOnly, SameSite=Strict cookie for these pages only.
+/// in with an admin credential, kept in an HttpOnly, SameSite=Strict cookie for these pages only. Every
+/// form carries an anti-forgery token (<see cref="DashboardForms"/>), checked on every POST.
 /// </summary>
 internal static class Dashboard
 {
@@ -19,19 +20,16 @@ internal static class Dashboard
 
     public static void Map(IEndpointRouteBuilder app)
     {
-        app.MapGet(Root + "/login", () => Page("Sign in", """
-            <form method="post" action="/dashboard/login">
+        app.MapGet(Root + "/login", () => Page("Sign in", $"""
+            <form method="post" action="/dashboard/login">{DashboardForms.Field}
               <label>Admin credential <input type="password" name="token" autocomplete="off" size="60"></label>
               <button type="submit">Sign in</button>
             </form>
             <p>The first credential is in <code>admin-token</code> in the Center's data directory.</p>
             """, signedIn: false)).AllowAnonymous().ExcludeFromDescription();
-        app.MapPost(Root + "/login", LoginAsync).AllowAnonymous().DisableAntiforgery().ExcludeFromDescription();
-        app.MapPost(Root + "/logout", (HttpContext context) =>
-        {
-            context.Response.Cookies.Delete(BearerAuthenticationHandler.DashboardCookie, new CookieOptions { Path = Root });
-            return Results.Redirect(Root + "/login");
-        }).AllowAnonymous().DisableAntiforgery().ExcludeFromDescription();
+        app.MapPost(Root + "/login", LoginAsync).AllowAnonymous().ExcludeFromDescription();
+        // Cast: a route handler whose IResult is written, not a RequestDelegate (it takes only the HttpContext).
+        app.MapPost(Root + "/logout", (Delegate)LogoutAsync).AllowAnonymous().ExcludeFromDescription();
 
         var pages = app.MapGroup(Root).RequireAuthorization(CenterPolicies.Admin).ExcludeFromDescription();
         pages.MapGet("", OverviewAsync);
@@ -43,7 +41,12 @@ internal static class Dashboard
 
     private static async Task<IResult> LoginAsync(HttpContext context, ICenterStore store)
     {
-        var form = await context.Request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false);
+        var form = await DashboardForms.ReadFormAsync(context).ConfigureAwait(false);
+        if (await DashboardForms.RefuseForgedAsync(context, form[DashboardForms.FieldName]).ConfigureAwait(false) is { } forged)
+        {
+            return forged;
+        }
+
         var token = form["token"].ToString().Trim();
         if (!token.StartsWith(Secrets.AdminPrefix, StringComparison.Ordinal)
             || await store.FindAdminCredentialAsync(Secrets.Hash(token), context.RequestAborted).ConfigureAwait(false) is null)
@@ -60,6 +63,18 @@ internal static class Dashboard
             MaxAge = TimeSpan.FromHours(12),
         });
         return Results.Redirect(Root);
+    }
+
+    private static async Task<IResult> LogoutAsync(HttpContext context)
+    {
+        var form = await DashboardForms.ReadFormAsync(context).ConfigureAwait(false);
+        if (await DashboardForms.RefuseForgedAsync(context, form[DashboardForms.FieldName]).ConfigureAwait(false) is { } forged)
+        {
+            return forged;
+        }
+
+        context.Response.Cookies.Delete(BearerAuthenticationHandler.DashboardCookie, new CookieOptions { Path = Root });
+        return Results.Redirect(Root + "/login");
     }
 
     private static async Task<IResult> OverviewAsync(ICenterStore store, TimeProvider time, IOptions<CenterOptions> options, CancellationToken cancellationToken)
@@ -84,8 +99,8 @@ internal static class Dashboard
         {
             Link($"/dashboard/groups/{Uri.EscapeDataString(g.Name)}", g.Name), Ring(g.Ring), N(g.Members), Link($"/dashboard/assign/group/{Uri.EscapeDataString(g.Name)}", "assign"),
         }));
-        html.Append("""
-            <form method="post" action="/dashboard/groups" class="inline">
+        html.Append($$"""
+            <form method="post" action="/dashboard/groups" class="inline">{{DashboardForms.Field}}
               <label>New group <input name="name" required pattern="[a-z0-9][a-z0-9._\-]{0,63}"></label>
               <label><input type="checkbox" name="ring" value="pilot"> pilot</label>
               <button type="submit">Create group</button>
@@ -96,7 +111,7 @@ internal static class Dashboard
         {
             E(t.Name), t.Kind == NxTop.Contracts.ContentKind.App ? "app" : "base", V(t.Current), V(t.Staged),
             t.Staged is { } staged
-                ? $"<form method=\"post\" action=\"/dashboard/tracks/{E(Uri.EscapeDataString(t.Name))}/promote\" class=\"inline\"><button type=\"submit\" name=\"promote\" value=\"{E(t.Name)}\">Promote {N(staged)} to current</button></form>"
+                ? $"<form method=\"post\" action=\"/dashboard/tracks/{E(Uri.EscapeDataString(t.Name))}/promote\" class=\"inline\">{DashboardForms.Field}<button type=\"submit\" name=\"promote\" value=\"{E(t.Name)}\">Promote {N(staged)} to current</button></form>"
                 : "",
         }));
         return Page("Fleet", html.ToString());
@@ -235,7 +250,7 @@ internal static class Dashboard
         return E(text);
     }
 
-    internal static IResult Page(string title, string body, bool signedIn = true, int status = 200) => Results.Content($$"""
+    internal static IResult Page(string title, string body, bool signedIn = true, int status = 200) => new DashboardPage($$"""
         <!doctype html>
         <html lang="en"><head><meta charset="utf-8"><title>{{E(title)}} · NxTop Center</title>
         <style>
@@ -245,9 +260,9 @@ internal static class Dashboard
           .card .n { font-size: 2em; font-weight: 600; } .bad { color: #a00; } .ok { color: #060; } nav a { margin-right: 1em; }
           .form label { display: block; margin: .5em 0; } form.inline { display: inline; margin: 0 0 1em; } fieldset { margin: .5em 0; }
         </style></head>
-        <body><nav><a href="/dashboard">Fleet</a><a href="/dashboard/devices">Devices</a><a href="/dashboard/publish">Publish</a>{{(signedIn ? "<form method=\"post\" action=\"/dashboard/logout\" style=\"display:inline\"><button>Sign out</button></form>" : "")}}</nav>
+        <body><nav><a href="/dashboard">Fleet</a><a href="/dashboard/devices">Devices</a><a href="/dashboard/publish">Publish</a>{{(signedIn ? "<form method=\"post\" action=\"/dashboard/logout\" style=\"display:inline\">" + DashboardForms.Field + "<button>Sign out</button></form>" : "")}}</nav>
         <h1>{{E(title)}}</h1>
         {{body}}
         </body></html>
-        """, "text/html; charset=utf-8", Encoding.UTF8, status);
+        """, status);
 }

@@ -15,8 +15,8 @@ namespace NxTop.Center.Endpoints;
 /// <summary>
 /// The dashboard's write side: publish (upload a file and sign a new version), promote, create a
 /// group, and assign a base, apps and a policy to a device or a group. Plain HTML forms, no script.
-/// Each POST needs the admin cookie (SameSite=Strict) and, when the browser sends an Origin, the
-/// Center's own origin: a foreign page cannot make the browser act here.
+/// Each POST needs the admin cookie (SameSite=Strict), the form's anti-forgery token (<see cref="DashboardForms"/>)
+/// and, when the browser sends an Origin, the Center's own origin: a foreign page cannot make the browser act here.
 /// </summary>
 internal static class DashboardActions
 {
@@ -25,15 +25,16 @@ internal static class DashboardActions
     public static void Map(RouteGroupBuilder pages)
     {
         pages.MapGet("/publish", PublishForm);
-        pages.MapPost("/publish", PublishAsync).DisableAntiforgery();
-        pages.MapPost("/tracks/{name}/promote", PromoteAsync).DisableAntiforgery();
-        pages.MapPost("/groups", CreateGroupAsync).DisableAntiforgery();
+        pages.MapPost("/publish", PublishAsync);
+        pages.MapPost("/tracks/{name}/promote", PromoteAsync);
+        pages.MapPost("/groups", CreateGroupAsync);
         pages.MapGet("/assign/{target}/{id}", AssignFormAsync);
-        pages.MapPost("/assign/{target}/{id}", AssignAsync).DisableAntiforgery();
+        pages.MapPost("/assign/{target}/{id}", AssignAsync);
     }
 
-    private static IResult PublishForm() => Dashboard.Page("Publish", """
-        <form method="post" action="/dashboard/publish" enctype="multipart/form-data" class="form">
+    // The token field comes first, so a browser sends it before the file: it is checked before any byte is stored.
+    private static IResult PublishForm() => Dashboard.Page("Publish", $$"""
+        <form method="post" action="/dashboard/publish" enctype="multipart/form-data" class="form">{{DashboardForms.Field}}
           <label>Kind <select name="kind"><option value="base">base image</option><option value="app">app layer</option></select></label>
           <label>Name <input name="name" required pattern="[a-z0-9][a-z0-9._\-]{0,63}" placeholder="desktop"></label>
           <label>Patch of version <input name="patchOf" type="number" min="1" placeholder="(a new chain)"> <small>a base patch: the file is a qcow2 delta on top of that version's chain; no file republishes that version's content</small></label>
@@ -46,6 +47,18 @@ internal static class DashboardActions
         """);
 
     private static async Task<IResult> PublishAsync(HttpContext context, BlobStore blobs, Publisher publisher, IOptions<CenterOptions> options)
+    {
+        try
+        {
+            return await PublishStreamedAsync(context, blobs, publisher, options).ConfigureAwait(false);
+        }
+        catch (ContentLockTimeoutException busy)
+        {
+            return Problem(busy.Message, 503);
+        }
+    }
+
+    private static async Task<IResult> PublishStreamedAsync(HttpContext context, BlobStore blobs, Publisher publisher, IOptions<CenterOptions> options)
     {
         if (ForeignOrigin(context) is { } foreign)
         {
@@ -69,6 +82,7 @@ internal static class DashboardActions
         var reader = new MultipartReader(boundary, context.Request.Body) { BodyLengthLimit = limit };
         var fields = new Dictionary<string, string>(StringComparer.Ordinal);
         BlobReceipt? receipt = null;
+        var tokenChecked = false;
         MultipartSection? section;
         while ((section = await reader.ReadNextSectionAsync(context.RequestAborted).ConfigureAwait(false)) is not null)
         {
@@ -90,6 +104,13 @@ internal static class DashboardActions
                     return Problem("One file per publish.", 400);
                 }
 
+                // Nothing is stored for a forged form: its token must come before the file.
+                if (await DashboardForms.RefuseForgedAsync(context, Field(fields, DashboardForms.FieldName)).ConfigureAwait(false) is { } forged)
+                {
+                    return forged;
+                }
+
+                tokenChecked = true;
                 receipt = await blobs.ReceiveAsync(section.Body, null, limit, context.RequestAborted).ConfigureAwait(false);
                 if (!receipt.IsStored)
                 {
@@ -108,6 +129,11 @@ internal static class DashboardActions
 
                 fields[field] = new string(buffer, 0, length).Trim();
             }
+        }
+
+        if (!tokenChecked && await DashboardForms.RefuseForgedAsync(context, Field(fields, DashboardForms.FieldName)).ConfigureAwait(false) is { } forgedForm)
+        {
+            return forgedForm;
         }
 
         var kind = Field(fields, "kind") switch
@@ -169,6 +195,12 @@ internal static class DashboardActions
             return foreign;
         }
 
+        var form = await DashboardForms.ReadFormAsync(context).ConfigureAwait(false);
+        if (await DashboardForms.RefuseForgedAsync(context, form[DashboardForms.FieldName]).ConfigureAwait(false) is { } forged)
+        {
+            return forged;
+        }
+
         var outcome = await publisher.PromoteAsync(name, context.RequestAborted).ConfigureAwait(false);
         return outcome.Value is null ? Problem(outcome.Reason!, outcome.Status) : Results.Redirect("/dashboard#content", permanent: false, preserveMethod: false);
     }
@@ -180,7 +212,12 @@ internal static class DashboardActions
             return foreign;
         }
 
-        var form = await context.Request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false);
+        var form = await DashboardForms.ReadFormAsync(context).ConfigureAwait(false);
+        if (await DashboardForms.RefuseForgedAsync(context, form[DashboardForms.FieldName]).ConfigureAwait(false) is { } forged)
+        {
+            return forged;
+        }
+
         var name = form["name"].ToString().Trim();
         if (!ManifestRules.IsValidName(name))
         {
@@ -204,7 +241,7 @@ internal static class DashboardActions
         var policy = existing?.Policy ?? new DevicePolicy(ImageMode.Shared, 300, 0, LockoutAction.None);
         var html = new StringBuilder();
         var action = $"/dashboard/assign/{(kind == AssignmentTarget.Group ? "group" : "device")}/{Uri.EscapeDataString(id)}";
-        html.Append(CultureInfo.InvariantCulture, $"<form method=\"post\" action=\"{Dashboard.E(action)}\" class=\"form\">");
+        html.Append(CultureInfo.InvariantCulture, $"<form method=\"post\" action=\"{Dashboard.E(action)}\" class=\"form\">{DashboardForms.Field}");
         html.Append("<label>Base image <select name=\"base\" required>");
         foreach (var track in tracks.Where(t => t.Kind == ContentKind.Base))
         {
@@ -251,12 +288,17 @@ internal static class DashboardActions
         }
 
         var cancellationToken = context.RequestAborted;
+        var form = await DashboardForms.ReadFormAsync(context).ConfigureAwait(false);
+        if (await DashboardForms.RefuseForgedAsync(context, form[DashboardForms.FieldName]).ConfigureAwait(false) is { } forged)
+        {
+            return forged;
+        }
+
         if (await TargetAsync(target, id, store, cancellationToken).ConfigureAwait(false) is not { } kind)
         {
             return Problem($"No {target} '{id}'.", 404);
         }
 
-        var form = await context.Request.ReadFormAsync(cancellationToken).ConfigureAwait(false);
         if (!TryNumber(form["baseVersion"], out var baseVersion) || !TryNumber(form["deadline"], out var deadline) || !TryNumber(form["lockoutDays"], out var lockoutDays)
             || deadline is null || lockoutDays is null)
         {
@@ -334,6 +376,6 @@ internal static class DashboardActions
         return string.Equals(origin, own, StringComparison.OrdinalIgnoreCase) ? null : Problem("This form was sent from another site.", 403);
     }
 
-    private static IResult Problem(string reason, int status) =>
+    internal static IResult Problem(string reason, int status) =>
         Dashboard.Page("Not done", $"<p class=\"bad\">{Dashboard.E(reason)}</p><p><a href=\"javascript:history.back()\">Back</a> · <a href=\"/dashboard\">Fleet</a></p>", status: status);
 }
