@@ -114,7 +114,7 @@ public sealed class AgentLifecycleTests(AgentDiskFixture vm, AgentLifecycle life
 
         var xl = await Dom0.RunAsync("xl list desktop; xl block-list desktop; cat /var/lib/nxtop/guests/desktop/guest.cfg");
         output.WriteLine(xl);
-        Assert.Contains("vdev=xvdb, access=ro", xl, StringComparison.Ordinal);
+        Assert.Contains("vdev=xvdb, access=rw, backendtype=qdisk, target=/var/lib/nxtop/guests/desktop/app-0.qcow2", xl, StringComparison.Ordinal);
         var blobs = await Dom0.BlobsAsync();
         output.WriteLine($"store: {blobs.Count} blobs, {blobs.Values.Sum()} bytes: {string.Join(", ", blobs.Select(b => $"{b.Key[..12]} {b.Value} B"))}");
         Assert.Equal(new[] { Content.BaseV1.Sha256, Content.Kernel.Sha256, Content.Initrd.Sha256, Content.App.Sha256 }.Order(), blobs.Keys.Order());
