@@ -80,11 +80,9 @@ public sealed class TestGuestContentTests(ITestOutputHelper output, TestGuestCon
             var info = await HostTool.RunAsync("qemu-img", ["info", "--output=json", "-U", Set.Top(version).Path]);
             using var top = JsonDocument.Parse(info);
             Assert.Equal(Set.Top(over).Sha256, top.RootElement.GetProperty("backing-filename").GetString());
-            if (TestGuestSet.HealthOf(version) == TestGuestSet.HealthOf(over))
-            {
-                // Only the version file's block differs: 6 clusters, as for v2 (see A_patch_is_a_small_part_of_the_image).
-                Assert.Equal(6L * TestGuestContent.DeltaClusterBytes, Set.Top(version).Size);
-            }
+            // One or two changed 4 KiB blocks plus qcow2's tables: a few clusters, never the image.
+            output.WriteLine($"v{version} over v{over}: {Set.Top(version).Size} B");
+            Assert.InRange(Set.Top(version).Size, 6L * TestGuestContent.DeltaClusterBytes, 12L * TestGuestContent.DeltaClusterBytes);
         }
     }
 

@@ -85,7 +85,7 @@ public static class BenchReport
 
         foreach (var measure in measures ?? [])
         {
-            sb.AppendLine(CultureInfo.InvariantCulture, $"| {measure.Name} | {measure.Value} | {measure.Aim} |");
+            sb.AppendLine(CultureInfo.InvariantCulture, $"| {measure.Name} | {measure.Value} | {(measure.Aim.Length == 0 ? "" : measure.Aim + " ")}|");
         }
 
         return sb.ToString();
