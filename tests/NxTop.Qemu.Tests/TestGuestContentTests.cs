@@ -125,6 +125,15 @@ public sealed class TestGuestContentTests(ITestOutputHelper output, TestGuestCon
 
             Assert.Equal(version.ToString(System.Globalization.CultureInfo.InvariantCulture), seen);
             Assert.Equal(health, seenHealth);
+
+            // The guest's own decision, by busybox sh on the file as stored (padded): its read line and its test.
+            var file = Path.Combine(_built.OutputDirectory, $"health-v{version}");
+            await File.WriteAllTextAsync(file, await Cat(raw, "/etc/nxtop/health"));
+            var lines = TestGuestScripts.RootInit.Split('\n').Select(l => l.Trim()).ToList();
+            var read = lines.Single(l => l.StartsWith("read -r HEALTH", StringComparison.Ordinal)).Replace("/etc/nxtop/health", file, StringComparison.Ordinal);
+            var test = lines.Single(l => l.StartsWith("if [ \"$HEALTH\"", StringComparison.Ordinal));
+            var decided = await HostTool.RunAsync("busybox", ["sh", "-c", $"{read}\n{test} echo reports; else echo silent; fi"]);
+            Assert.Equal(health == "ok" ? "reports" : "silent", decided.Trim());
             Assert.Equal(TestGuestScripts.RootInit, await Cat(raw, "/sbin/init"));
             Assert.Equal(TestGuestScripts.Poweroff, await Cat(raw, "/sbin/poweroff"));
             Assert.Equal("desktop\n", await Cat(raw, "/etc/nxtop/name"));

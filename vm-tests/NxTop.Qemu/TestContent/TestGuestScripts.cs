@@ -99,7 +99,9 @@ public static class TestGuestScripts
         else
           echo "{{AppMarker}} none"
         fi
-        if [ "$(cat /etc/nxtop/health)" = ok ]; then
+        # read, not $(cat): the file is padded with spaces to a fixed length (see TestGuestContent.StageRoot).
+        read -r HEALTH < /etc/nxtop/health
+        if [ "$HEALTH" = ok ]; then
           # xenstore: an XS_WRITE (type 11, 20 payload bytes) of data/nxtop/health = ok on the guest's own xenbus
           # device; a relative path is under /local/domain/DOMID. Best effort: the console line below is enough.
           if [ -c /dev/xen/xenbus ]; then
