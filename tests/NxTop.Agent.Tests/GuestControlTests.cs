@@ -51,6 +51,40 @@ public sealed class GuestControlTests : IDisposable
     }
 
     [Fact]
+    public async Task A_destroy_that_fails_because_the_guest_is_already_gone_is_not_an_error()
+    {
+        // xl list says running twice, then the domain is gone; xl destroy fails as libxl does for a dying domain.
+        var xl = new XlGuestController(_runner, _temp.WriteScript("xl", $$"""
+            echo "$*" >> '{{_temp.Combine("xl.log")}}'
+            case "$1" in
+              list) n=$(grep -c '^list' '{{_temp.Combine("xl.log")}}'); [ "$n" -le 2 ] && printf 'Name  ID   Mem VCPUs\tState\tTime(s)\ndesktop  7   512     1     -b----       5.2\n' && exit 0; exit 1 ;;
+              destroy) echo 'libxl: error: libxl_domain.c:1137:domain_destroy_callback: Domain 7:Unable to destroy guest' >&2; exit 1 ;;
+              *) exit 0 ;;
+            esac
+            """));
+
+        await xl.StopAsync("desktop", TimeSpan.Zero, CancellationToken.None);
+
+        Assert.Equal(["list desktop", "list desktop", "destroy desktop", "list desktop"], File.ReadAllLines(_temp.Combine("xl.log")));
+    }
+
+    [Fact]
+    public async Task A_destroy_that_fails_with_the_guest_still_there_is_an_error()
+    {
+        var xl = new XlGuestController(_runner, _temp.WriteScript("xl", $$"""
+            echo "$*" >> '{{_temp.Combine("xl.log")}}'
+            case "$1" in
+              list) printf 'Name  ID   Mem VCPUs\tState\tTime(s)\ndesktop  7   512     1     -b----       5.2\n' ;;
+              destroy) echo 'libxl: error: cannot destroy' >&2; exit 1 ;;
+            esac
+            """));
+
+        var e = await Assert.ThrowsAsync<ProcessFailedException>(() => xl.StopAsync("desktop", TimeSpan.Zero, CancellationToken.None));
+
+        Assert.Contains("cannot destroy", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_guest_that_writes_ok_is_healthy()
     {
         var probe = new XenstoreHealthProbe(_runner, new XlGuestController(_runner, FakeXl(running: true)), FakeXenstoreRead("echo ok"), TimeProvider.System);

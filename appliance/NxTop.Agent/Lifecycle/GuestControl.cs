@@ -82,6 +82,14 @@ internal sealed class XlGuestController(ProcessRunner runner, string xlPath) : I
             && await runner.RunAsync(xlPath, ["shutdown", "-w", name], grace, cancellationToken).ConfigureAwait(false) is { ExitCode: 0 };
         if (!shutdown && (await GetAsync(name, cancellationToken).ConfigureAwait(false)).State != GuestState.Absent)
         {
+            var destroy = await runner.RunAsync(xlPath, ["destroy", name], XlTimeout, cancellationToken).ConfigureAwait(false);
+            if (destroy.ExitCode == 0 || (await GetAsync(name, cancellationToken).ConfigureAwait(false)).State == GuestState.Absent)
+            {
+                // A guest whose own shutdown finished while xl destroy ran makes it fail ("Device Model already
+                // exited", "Unable to destroy guest"), seen on TCG; gone is what was asked for.
+                return;
+            }
+
             await runner.RunCheckedAsync(xlPath, ["destroy", name], XlTimeout, cancellationToken).ConfigureAwait(false);
         }
     }

@@ -33,6 +33,7 @@ public sealed class HostTools(Func<string, bool> exists)
         new("squashfs-tools", "squashfs-tools", ["mksquashfs", "unsquashfs"]),
         new("e2fsprogs", "e2fsprogs", ["mkfs.ext4"]),
         new("cpio", "cpio", ["cpio"]),
+        new("busybox (the agent tests' guest content is made from it; its scripts are checked with busybox sh)", "busybox", ["busybox"]),
         new("zstd", "zstd", ["zstd"]),
         new("xz-utils", "xz-utils", ["xz"]),
         new("qemu-img", "qemu-utils", ["qemu-img"]),
