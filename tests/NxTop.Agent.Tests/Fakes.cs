@@ -75,9 +75,17 @@ internal sealed class FakeGuests : IGuestController
         return Task.CompletedTask;
     }
 
+    /// <summary>Called with the grace of each stop; an exception it returns is thrown (the guest keeps running).</summary>
+    public Func<TimeSpan, Exception?>? StopFailure { get; set; }
+
     public Task StopAsync(string name, TimeSpan grace, CancellationToken cancellationToken)
     {
         Actions.Add("stop");
+        if (StopFailure?.Invoke(grace) is { } failure)
+        {
+            throw failure;
+        }
+
         Runtime = new GuestRuntime(GuestState.Absent, null);
         return Task.CompletedTask;
     }

@@ -13,10 +13,13 @@ public sealed class GuestControlTests : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
+    /// <summary>A fake xl: the guest runs (if <paramref name="running"/>) until a shutdown or destroy, like the real one.</summary>
     private string FakeXl(bool running) => _temp.WriteScript("xl", $$"""
         echo "$*" >> '{{_temp.Combine("xl.log")}}'
+        gone='{{_temp.Combine("gone")}}'
         case "$1" in
-          list) {{(running ? "printf 'Name  ID   Mem VCPUs\\tState\\tTime(s)\\ndesktop  7   512     1     -b----       5.2\\n'" : "echo 'libxl: error: domain desktop not found' >&2; exit 1")}} ;;
+          list) {{(running ? "[ -e \"$gone\" ] && { echo 'libxl: error: domain desktop not found' >&2; exit 1; }; printf 'Name  ID   Mem VCPUs\\tState\\tTime(s)\\ndesktop  7   512     1     -b----       5.2\\n'" : "echo 'libxl: error: domain desktop not found' >&2; exit 1")}} ;;
+          shutdown|destroy) touch "$gone" ;;
           *) exit 0 ;;
         esac
         """);
@@ -36,7 +39,7 @@ public sealed class GuestControlTests : IDisposable
         await xl.StopAsync("desktop", TimeSpan.FromSeconds(10), CancellationToken.None);
         await xl.PauseAsync("desktop", CancellationToken.None);
 
-        Assert.Equal(["list desktop", "create /var/lib/nxtop/guests/desktop/guest.cfg", "list desktop", "shutdown -w desktop", "pause desktop"],
+        Assert.Equal(["list desktop", "create /var/lib/nxtop/guests/desktop/guest.cfg", "list desktop", "shutdown -w desktop", "list desktop", "pause desktop"],
             File.ReadAllLines(_temp.Combine("xl.log")));
     }
 
@@ -47,17 +50,18 @@ public sealed class GuestControlTests : IDisposable
 
         await xl.StopAsync("desktop", TimeSpan.Zero, CancellationToken.None);
 
-        Assert.Equal(["list desktop", "list desktop", "destroy desktop"], File.ReadAllLines(_temp.Combine("xl.log")));
+        Assert.Equal(["list desktop", "destroy desktop", "list desktop"], File.ReadAllLines(_temp.Combine("xl.log")));
     }
 
     [Fact]
     public async Task A_destroy_that_fails_because_the_guest_is_already_gone_is_not_an_error()
     {
-        // xl list says running twice, then the domain is gone; xl destroy fails as libxl does for a dying domain.
+        // A shut-down guest that xl still lists for a while (its watcher has not destroyed it yet), and whose xl
+        // destroy fails as libxl's does for a dying domain: the stop waits until the name is free.
         var xl = new XlGuestController(_runner, _temp.WriteScript("xl", $$"""
             echo "$*" >> '{{_temp.Combine("xl.log")}}'
             case "$1" in
-              list) n=$(grep -c '^list' '{{_temp.Combine("xl.log")}}'); [ "$n" -le 2 ] && printf 'Name  ID   Mem VCPUs\tState\tTime(s)\ndesktop  7   512     1     -b----       5.2\n' && exit 0; exit 1 ;;
+              list) n=$(grep -c '^list' '{{_temp.Combine("xl.log")}}'); [ "$n" -le 3 ] && printf 'Name  ID   Mem VCPUs\tState\tTime(s)\ndesktop  7   512     1     -b----       5.2\n' && exit 0; exit 1 ;;
               destroy) echo 'libxl: error: libxl_domain.c:1137:domain_destroy_callback: Domain 7:Unable to destroy guest' >&2; exit 1 ;;
               *) exit 0 ;;
             esac
@@ -65,13 +69,13 @@ public sealed class GuestControlTests : IDisposable
 
         await xl.StopAsync("desktop", TimeSpan.Zero, CancellationToken.None);
 
-        Assert.Equal(["list desktop", "list desktop", "destroy desktop", "list desktop"], File.ReadAllLines(_temp.Combine("xl.log")));
+        Assert.Equal(["list desktop", "destroy desktop", "list desktop", "list desktop", "list desktop"], File.ReadAllLines(_temp.Combine("xl.log")));
     }
 
     [Fact]
     public async Task A_destroy_that_fails_with_the_guest_still_there_is_an_error()
     {
-        var xl = new XlGuestController(_runner, _temp.WriteScript("xl", $$"""
+        var xl = new XlGuestController(_runner, goneTimeout: TimeSpan.FromSeconds(1), xlPath: _temp.WriteScript("xl", $$"""
             echo "$*" >> '{{_temp.Combine("xl.log")}}'
             case "$1" in
               list) printf 'Name  ID   Mem VCPUs\tState\tTime(s)\ndesktop  7   512     1     -b----       5.2\n' ;;
@@ -82,6 +86,7 @@ public sealed class GuestControlTests : IDisposable
         var e = await Assert.ThrowsAsync<ProcessFailedException>(() => xl.StopAsync("desktop", TimeSpan.Zero, CancellationToken.None));
 
         Assert.Contains("cannot destroy", e.Message, StringComparison.Ordinal);
+        Assert.Contains("guest desktop is still there 1 s after 'xl destroy desktop'", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -75,6 +75,30 @@ public sealed class LifecycleEngineTests : IDisposable
     }
 
     [Fact]
+    public async Task A_rollback_that_xl_cut_short_is_finished_at_the_next_sync_not_left_in_flight()
+    {
+        var chain = _rig.PublishBase(2);
+        await Reconcile(EngineRig.Desired(1));
+        _rig.Health.BadBlobs.Add(chain[1].Sha256);
+        // The destroy of the failed guest fails once, as xl did on TCG for a guest on its way down.
+        var failures = 1;
+        _rig.Guests.StopFailure = grace => grace == TimeSpan.Zero && failures-- > 0 ? new ProcessFailedException("'xl destroy desktop' exited with code 1") : null;
+
+        await Assert.ThrowsAsync<ProcessFailedException>(() => Reconcile(EngineRig.Desired(2)));
+        Assert.Equal(TransactionPhase.RollingBack, _rig.Engine.InFlight?.Phase);
+
+        var next = await Reconcile(EngineRig.Desired(2));
+
+        Assert.Null(_rig.Engine.InFlight);
+        Assert.Equal(ReconcileOutcome.NotRetried, next.Outcome);
+        Assert.Equal(1, _rig.CurrentBase);
+        Assert.True(_rig.State.LoadInstalled().HasFailed("desktop", 2, 1));
+        Assert.Equal(GuestState.Running, _rig.Guests.Runtime.State);
+        Assert.Contains(_rig.History.Read(), h => h.Event == HistoryEvent.Recovered && h.Version == 2);
+        _rig.AssertConsistent();
+    }
+
+    [Fact]
     public async Task A_guest_that_does_not_start_fails_the_check_and_is_rolled_back()
     {
         var chain = _rig.PublishBase(2);

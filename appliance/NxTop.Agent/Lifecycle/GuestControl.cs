@@ -29,8 +29,10 @@ internal interface IGuestHealthProbe
 }
 
 /// <summary><see cref="IGuestController"/> over <c>xl</c>.</summary>
-internal sealed class XlGuestController(ProcessRunner runner, string xlPath) : IGuestController
+internal sealed class XlGuestController(ProcessRunner runner, string xlPath, TimeSpan? goneTimeout = null) : IGuestController
 {
+    private readonly TimeSpan _goneTimeout = goneTimeout ?? DefaultGoneTimeout;
+
     private static readonly TimeSpan XlTimeout = TimeSpan.FromSeconds(60);
 
     /// <summary>
@@ -70,6 +72,16 @@ internal sealed class XlGuestController(ProcessRunner runner, string xlPath) : I
     public Task StartAsync(string configPath, CancellationToken cancellationToken) =>
         runner.RunCheckedAsync(xlPath, ["create", configPath], CreateTimeout, cancellationToken);
 
+    /// <summary>How long a stopped guest may take to disappear from <c>xl list</c> (xl's own monitor destroys it).</summary>
+    public static readonly TimeSpan DefaultGoneTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Stops the guest and returns once its name is free again. <c>xl shutdown -w</c> returns when the guest has shut
+    /// down, but the domain goes only when the <c>xl create</c> that watches it destroys it, a moment later (on TCG,
+    /// seconds): an <c>xl create</c> of the next version in that window fails with "Domain with name ... already
+    /// exists", and an <c>xl destroy</c> then fails with "Device Model already exited". So this waits for the name to
+    /// be gone, destroys what is still there, and treats a failed destroy of a guest that is gone by then as success.
+    /// </summary>
     public async Task StopAsync(string name, TimeSpan grace, CancellationToken cancellationToken)
     {
         if ((await GetAsync(name, cancellationToken).ConfigureAwait(false)).State == GuestState.Absent)
@@ -78,19 +90,41 @@ internal sealed class XlGuestController(ProcessRunner runner, string xlPath) : I
         }
 
         // No grace: destroy at once (an unhealthy guest being rolled back may never answer a shutdown).
-        var shutdown = grace > TimeSpan.Zero
-            && await runner.RunAsync(xlPath, ["shutdown", "-w", name], grace, cancellationToken).ConfigureAwait(false) is { ExitCode: 0 };
-        if (!shutdown && (await GetAsync(name, cancellationToken).ConfigureAwait(false)).State != GuestState.Absent)
+        if (grace > TimeSpan.Zero
+            && await runner.RunAsync(xlPath, ["shutdown", "-w", name], grace, cancellationToken).ConfigureAwait(false) is { ExitCode: 0 }
+            && await WaitGoneAsync(name, _goneTimeout, cancellationToken).ConfigureAwait(false))
         {
-            var destroy = await runner.RunAsync(xlPath, ["destroy", name], XlTimeout, cancellationToken).ConfigureAwait(false);
-            if (destroy.ExitCode == 0 || (await GetAsync(name, cancellationToken).ConfigureAwait(false)).State == GuestState.Absent)
+            return;
+        }
+
+        var destroy = await runner.RunAsync(xlPath, ["destroy", name], XlTimeout, cancellationToken).ConfigureAwait(false);
+        if (await WaitGoneAsync(name, _goneTimeout, cancellationToken).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        var stderr = destroy.StandardError.Trim().ReplaceLineEndings(" | ");
+        throw new ProcessFailedException(
+            $"guest {name} is still there {_goneTimeout.TotalSeconds:0} s after 'xl destroy {name}' (exit code {destroy.ExitCode}{(stderr.Length > 0 ? ": " + stderr : "")})",
+            destroy.ExitCode, destroy.StandardError);
+    }
+
+    private async Task<bool> WaitGoneAsync(string name, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var until = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        while (true)
+        {
+            if ((await GetAsync(name, cancellationToken).ConfigureAwait(false)).State == GuestState.Absent)
             {
-                // A guest whose own shutdown finished while xl destroy ran makes it fail ("Device Model already
-                // exited", "Unable to destroy guest"), seen on TCG; gone is what was asked for.
-                return;
+                return true;
             }
 
-            await runner.RunCheckedAsync(xlPath, ["destroy", name], XlTimeout, cancellationToken).ConfigureAwait(false);
+            if (Environment.TickCount64 >= until)
+            {
+                return false;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken).ConfigureAwait(false);
         }
     }
 

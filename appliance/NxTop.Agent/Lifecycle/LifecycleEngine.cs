@@ -72,44 +72,54 @@ internal sealed partial class LifecycleEngine(
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (state.LoadJournal() is not { } journal)
-            {
-                return;
-            }
-
-            var installed = state.LoadInstalled();
-            switch (journal.Phase)
-            {
-                case TransactionPhase.Staged:
-                    state.DeleteJournal();
-                    Record(HistoryEvent.Recovered, journal.To.BaseRef, journal.From?.Base.Version, $"dropped the staged transaction {journal.Id}; nothing had changed");
-                    break;
-                case TransactionPhase.Switching or TransactionPhase.Switched or TransactionPhase.RollingBack:
-                    await guests.StopAsync(settings.Name, StopGrace, cancellationToken).ConfigureAwait(false);
-                    layering.RestoreRollbackTop();
-                    var failed = journal.Phase == TransactionPhase.RollingBack
-                        ? AddFailed(installed.Failed, journal, journal.Reason ?? "the health check failed")
-                        : installed.Failed;
-                    state.SaveInstalled(installed with { Current = journal.From, Failed = failed });
-                    state.DeleteJournal();
-                    Record(HistoryEvent.Recovered, journal.To.BaseRef, journal.From?.Base.Version,
-                        $"transaction {journal.Id} was interrupted at '{PhaseName(journal.Phase)}'; back on {Describe(journal.From)}");
-                    break;
-                case TransactionPhase.Committing:
-                    state.SaveInstalled(installed with { Current = journal.To, LastKnownGood = journal.To, Previous = journal.From, AppliedGeneration = journal.Generation });
-                    layering.DropRollbackTop();
-                    state.DeleteJournal();
-                    Record(HistoryEvent.Recovered, journal.To.BaseRef, journal.From?.Base.Version,
-                        $"transaction {journal.Id} was interrupted while committing; finished: {journal.To} is last-known-good");
-                    break;
-            }
-
-            LogRecovered(journal.Id, PhaseName(journal.Phase), Describe(state.LoadInstalled().Current));
+            await RecoverLockedAsync(cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             _gate.Release();
         }
+    }
+
+    /// <summary>
+    /// The recovery itself, under the gate. Besides the start after a crash, every reconcile runs it first: a
+    /// transaction that an error cut short in this process (xl failing in the middle of a rollback, say) is finished
+    /// or undone at the next sync exactly as after a power cut, instead of staying in flight until a restart.
+    /// </summary>
+    private async Task RecoverLockedAsync(CancellationToken cancellationToken)
+    {
+        if (state.LoadJournal() is not { } journal)
+        {
+            return;
+        }
+
+        var installed = state.LoadInstalled();
+        switch (journal.Phase)
+        {
+            case TransactionPhase.Staged:
+                state.DeleteJournal();
+                Record(HistoryEvent.Recovered, journal.To.BaseRef, journal.From?.Base.Version, $"dropped the staged transaction {journal.Id}; nothing had changed");
+                break;
+            case TransactionPhase.Switching or TransactionPhase.Switched or TransactionPhase.RollingBack:
+                await guests.StopAsync(settings.Name, StopGrace, cancellationToken).ConfigureAwait(false);
+                layering.RestoreRollbackTop();
+                var failed = journal.Phase == TransactionPhase.RollingBack
+                    ? AddFailed(installed.Failed, journal, journal.Reason ?? "the health check failed")
+                    : installed.Failed;
+                state.SaveInstalled(installed with { Current = journal.From, Failed = failed });
+                state.DeleteJournal();
+                Record(HistoryEvent.Recovered, journal.To.BaseRef, journal.From?.Base.Version,
+                    $"transaction {journal.Id} was interrupted at '{PhaseName(journal.Phase)}'; back on {Describe(journal.From)}");
+                break;
+            case TransactionPhase.Committing:
+                state.SaveInstalled(installed with { Current = journal.To, LastKnownGood = journal.To, Previous = journal.From, AppliedGeneration = journal.Generation });
+                layering.DropRollbackTop();
+                state.DeleteJournal();
+                Record(HistoryEvent.Recovered, journal.To.BaseRef, journal.From?.Base.Version,
+                    $"transaction {journal.Id} was interrupted while committing; finished: {journal.To} is last-known-good");
+                break;
+        }
+
+        LogRecovered(journal.Id, PhaseName(journal.Phase), Describe(state.LoadInstalled().Current));
     }
 
     /// <summary>Brings the guest to the desired state: stage, switch, health check, commit or roll back.</summary>
@@ -119,6 +129,7 @@ internal sealed partial class LifecycleEngine(
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            await RecoverLockedAsync(cancellationToken).ConfigureAwait(false);
             var result = await ReconcileLockedAsync(desired, cancellationToken).ConfigureAwait(false);
             await EnsureGuestRunningLockedAsync(cancellationToken).ConfigureAwait(false);
             return result;
