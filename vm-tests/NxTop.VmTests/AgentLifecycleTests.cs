@@ -327,10 +327,10 @@ public sealed class AgentLifecycleTests(AgentDiskFixture vm, AgentLifecycle life
     public async Task A_disk_that_fills_up_during_a_download_gives_a_clear_error_and_the_old_version_keeps_running()
     {
         var domain = await Dom0.DomainIdAsync();
-        // Everything free on the data partition, reserved blocks included (the agent is root), but 8 KiB: less than
-        // the 24 KiB patch. The state files the agent rewrites fit in the blocks they free as they are replaced.
+        // Everything free on the data partition, reserved blocks included (the agent is root), but 20 KiB: room for
+        // the small state files the agent rewrites, not for the 40 KiB patch.
         var fill = await Dom0.RunAsync(
-            "free=$(( $(stat -f -c '%f * %S' /var/lib/nxtop) - 8192 )); fallocate -l $free /var/lib/nxtop/vmtest-fill && sync && df -B1 /var/lib/nxtop | tail -n 1");
+            "free=$(( $(stat -f -c '%f * %S' /var/lib/nxtop) - 20480 )); fallocate -l $free /var/lib/nxtop/vmtest-fill && sync && df -B1 /var/lib/nxtop | tail -n 1");
         output.WriteLine($"filled the data partition: {fill.Trim()}");
         try
         {
@@ -346,10 +346,9 @@ public sealed class AgentLifecycleTests(AgentDiskFixture vm, AgentLifecycle life
             }, output);
             output.WriteLine($"status: {error}");
             Assert.Contains(Content.PatchV9.Sha256, error, StringComparison.Ordinal);
-            Assert.Contains("desktop/7 keeps running", error, StringComparison.Ordinal);
-            var journal = await Dom0.RunAsync("journalctl -b -u nxtop-agent --no-pager | grep -F 'disk full' | tail -n 2");
-            output.WriteLine(journal);
-            Assert.Contains("disk full", journal, StringComparison.Ordinal);
+            Assert.Matches("desktop/7 .*keeps running", error);
+            // The journal lives on the same full partition, so journald may have stopped writing: printed, not asserted.
+            output.WriteLine((await Dom0.TryRunAsync("journalctl -b -u nxtop-agent --no-pager | grep -F 'disk full' | tail -n 2")).Stdout);
 
             var versions = await Dom0.VersionsAsync();
             Assert.Equal("desktop/7", Dom0.Ref(versions.GetProperty("base")));
