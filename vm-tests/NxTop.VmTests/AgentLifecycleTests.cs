@@ -167,11 +167,16 @@ public sealed class AgentLifecycleTests(AgentDiskFixture vm, AgentLifecycle life
         Assert.Contains(versions.GetProperty("failed").EnumerateArray(), f => f.GetProperty("name").GetString() == "desktop" && f.GetProperty("version").GetInt64() == 3);
 
         // The time from the failed health check to the previous version running, all on dom0's clock.
-        var journal = await Dom0.AgentJournalAsync(since);
-        var failed = journal.FirstOrDefault(j => j.Message.Contains("Health check of desktop/3", StringComparison.Ordinal));
-        var restarted = journal.FirstOrDefault(j => j.At >= failed.At && j.Message.Contains("Started guest desktop on desktop/2", StringComparison.Ordinal));
-        Assert.True(failed.Message is not null && restarted.Message is not null,
-            $"The agent's journal lacks the health-check failure or the restart of desktop/2:\n  {string.Join("\n  ", journal.Select(j => j.Message))}");
+        // Polled: the domain exists (so the wait above ends) a moment before xl create returns and the agent logs it.
+        var (failed, restarted) = await Poll.UntilAsync("the journal shows the failed check and the restart of desktop/2", TimeSpan.FromMinutes(2), async () =>
+        {
+            var journal = await Dom0.AgentJournalAsync(since);
+            var failedLine = journal.FirstOrDefault(j => j.Message.Contains("Health check of desktop/3", StringComparison.Ordinal));
+            var restartLine = journal.FirstOrDefault(j => failedLine.Message is not null && j.At >= failedLine.At
+                && j.Message.Contains("Started guest desktop on desktop/2", StringComparison.Ordinal));
+            return (failedLine.Message is not null && restartLine.Message is not null, (failedLine, restartLine),
+                string.Join("\n  ", journal.Select(j => j.Message).Where(m => !m.Contains("vif-bridge", StringComparison.Ordinal))));
+        }, output);
         var timed = await Poll.UntilAsync("desktop/2 reported healthy again", TimeSpan.FromMinutes(3), async () =>
         {
             var lines = (await Dom0.RunAsync($"cat {Dom0.TimedConsoleLog}")).Split('\n', StringSplitOptions.RemoveEmptyEntries)
