@@ -73,6 +73,24 @@ public sealed class GuestControlTests : IDisposable
     }
 
     [Fact]
+    public async Task A_guest_that_ignores_the_shutdown_past_the_grace_is_destroyed_not_an_error()
+    {
+        var gone = _temp.Combine("gone");
+        var xl = new XlGuestController(_runner, _temp.WriteScript("xl", $$"""
+            echo "$*" >> '{{_temp.Combine("xl.log")}}'
+            case "$1" in
+              list) [ -e '{{gone}}' ] && exit 1; printf 'Name  ID   Mem VCPUs\tState\tTime(s)\ndesktop  7   512     1     -b----       5.2\n' ;;
+              shutdown) exec sleep 30 ;;
+              destroy) touch '{{gone}}' ;;
+            esac
+            """));
+
+        await xl.StopAsync("desktop", TimeSpan.FromSeconds(1), CancellationToken.None);
+
+        Assert.Equal(["list desktop", "shutdown -w desktop", "destroy desktop", "list desktop"], File.ReadAllLines(_temp.Combine("xl.log")));
+    }
+
+    [Fact]
     public async Task A_destroy_that_fails_with_the_guest_still_there_is_an_error()
     {
         var xl = new XlGuestController(_runner, goneTimeout: TimeSpan.FromSeconds(1), xlPath: _temp.WriteScript("xl", $$"""

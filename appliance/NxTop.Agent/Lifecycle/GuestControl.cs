@@ -89,9 +89,10 @@ internal sealed class XlGuestController(ProcessRunner runner, string xlPath, Tim
             return;
         }
 
-        // No grace: destroy at once (an unhealthy guest being rolled back may never answer a shutdown).
+        // No grace: destroy at once (an unhealthy guest being rolled back may never answer a shutdown). A guest that
+        // does not shut down within the grace (xl is killed at the deadline) is destroyed too, never an error.
         if (grace > TimeSpan.Zero
-            && await runner.RunAsync(xlPath, ["shutdown", "-w", name], grace, cancellationToken).ConfigureAwait(false) is { ExitCode: 0 }
+            && await TryShutdownAsync(name, grace, cancellationToken).ConfigureAwait(false)
             && await WaitGoneAsync(name, _goneTimeout, cancellationToken).ConfigureAwait(false))
         {
             return;
@@ -107,6 +108,19 @@ internal sealed class XlGuestController(ProcessRunner runner, string xlPath, Tim
         throw new ProcessFailedException(
             $"guest {name} is still there {_goneTimeout.TotalSeconds:0} s after 'xl destroy {name}' (exit code {destroy.ExitCode}{(stderr.Length > 0 ? ": " + stderr : "")})",
             destroy.ExitCode, destroy.StandardError);
+    }
+
+    private async Task<bool> TryShutdownAsync(string name, TimeSpan grace, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await runner.RunAsync(xlPath, ["shutdown", "-w", name], grace, cancellationToken).ConfigureAwait(false) is { ExitCode: 0 };
+        }
+        catch (ProcessFailedException)
+        {
+            // xl shutdown -w outlived the grace (seen on TCG: the guest ignored the request); destroy it instead.
+            return false;
+        }
     }
 
     private async Task<bool> WaitGoneAsync(string name, TimeSpan timeout, CancellationToken cancellationToken)
