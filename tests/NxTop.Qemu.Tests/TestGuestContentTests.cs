@@ -130,9 +130,11 @@ public sealed class TestGuestContentTests(ITestOutputHelper output, TestGuestCon
             var file = Path.Combine(_built.OutputDirectory, $"health-v{version}");
             await File.WriteAllTextAsync(file, await Cat(raw, "/etc/nxtop/health"));
             var lines = TestGuestScripts.RootInit.Split('\n').Select(l => l.Trim()).ToList();
-            var read = lines.Single(l => l.StartsWith("read -r HEALTH", StringComparison.Ordinal)).Replace("/etc/nxtop/health", file, StringComparison.Ordinal);
+            // The guest's two lines run as they are; only the file they read becomes $1, passed as an argument.
+            var read = lines.Single(l => l.StartsWith("read -r HEALTH", StringComparison.Ordinal)).Replace("/etc/nxtop/health", "\"$1\"", StringComparison.Ordinal);
             var test = lines.Single(l => l.StartsWith("if [ \"$HEALTH\"", StringComparison.Ordinal));
-            var decided = await HostTool.RunAsync("busybox", ["sh", "-c", $"{read}\n{test} echo reports; else echo silent; fi"]);
+            var script = string.Join('\n', read, test + " echo reports; else echo silent; fi");
+            var decided = await HostTool.RunAsync("busybox", ["sh", "-c", script, "sh", file]);
             Assert.Equal(health == "ok" ? "reports" : "silent", decided.Trim());
             Assert.Equal(TestGuestScripts.RootInit, await Cat(raw, "/sbin/init"));
             Assert.Equal(TestGuestScripts.Poweroff, await Cat(raw, "/sbin/poweroff"));
