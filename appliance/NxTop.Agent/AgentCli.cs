@@ -6,7 +6,7 @@ namespace NxTop.Agent;
 
 /// <summary>
 /// The command line: <c>run [--config PATH]</c>, <c>ctl status [--socket PATH] [--json]</c>,
-/// <c>--version</c>. Exit codes: 0 success, 1 the agent failed (bad configuration, could not start),
+/// <c>stop-guest [--config PATH] [--grace SECONDS]</c>, <c>--version</c>. Exit codes: 0 success, 1 the agent failed (bad configuration, could not start),
 /// 64 (EX_USAGE) a bad command line; <c>ctl</c> has its own 0/1/2.
 /// </summary>
 internal static partial class AgentCli
@@ -22,6 +22,8 @@ internal static partial class AgentCli
                nxtop-agent ctl sync-now|rollback-now           sync with the Center now / roll back to the previous version
                nxtop-agent ctl enroll --center URL --token TOKEN [--config PATH]
                                                                 enroll with this Center at the agent's next start
+               nxtop-agent stop-guest [--config PATH] [--grace SECONDS]
+                                                                shut the desktop guest down (grace 60 s, then destroy)
                nxtop-agent --version                            print the version
         """;
 
@@ -42,6 +44,8 @@ internal static partial class AgentCli
                 return ExitSuccess;
             case "run":
                 return await RunAgentAsync(rest, stderr, timeProvider, cancellationToken).ConfigureAwait(false);
+            case "stop-guest":
+                return await GuestStopCommand.RunAsync(rest, stdout, stderr, timeProvider, cancellationToken).ConfigureAwait(false);
             case "ctl":
                 return await CtlCommand.RunAsync(rest, stdout, stderr, timeProvider, cancellationToken).ConfigureAwait(false);
             case null:

@@ -23,6 +23,12 @@ namespace NxTop.Agent;
 /// <param name="DesiredStateFile">A desired state for a device that has never reached the Center (install media), used when there is no cached one.</param>
 /// <param name="InventoryRoot">Where /proc and /sys are read for the inventory ("/" on a device).</param>
 /// <param name="GuestConsoleLogDirectory">Where xenconsoled logs guest consoles (XENCONSOLED_TRACE=guest); the health check reads NXTOP_HEALTH= lines there. Null: xenstore only.</param>
+/// <param name="GuestScopeRunPath">
+/// <c>systemd-run</c>: each <c>xl create</c> runs in a transient scope of its own (<c>nxtop-guest-NAME-ID.scope</c> in
+/// <c>nxtop-guests.slice</c>), so the processes it leaves behind (xl's domain watcher, the qdisk device model) are not
+/// in the agent's cgroup and outlive a stop or restart of the agent; the scope is ordered before
+/// <c>nxtop-guest-stop.service</c>, which shuts the guest down cleanly when dom0 stops. Null: xl runs as the agent's child.
+/// </param>
 /// <param name="CenterCaFile">PEM certificates (a private CA, or the Center's own self-signed certificate) that alone are trusted for an https centerUrl; the host name is still checked. Null: the system's trust store.</param>
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 internal sealed record AgentConfig(
@@ -45,7 +51,8 @@ internal sealed record AgentConfig(
     string? DesiredStateFile = null,
     string InventoryRoot = "/",
     string? GuestConsoleLogDirectory = AgentConfig.DefaultGuestConsoleLogDirectory,
-    string? CenterCaFile = null)
+    string? CenterCaFile = null,
+    string? GuestScopeRunPath = null)
 {
     public const string DefaultGuestConsoleLogDirectory = "/var/log/xen/console";
     public const string DefaultTrustedKeysDirectory = "/usr/share/nxtop/keys";
@@ -150,6 +157,10 @@ internal static class AgentConfigFile
         CheckTool(errors, "xlPath", config.XlPath);
         CheckTool(errors, "qemuImgPath", config.QemuImgPath);
         CheckTool(errors, "xenstoreReadPath", config.XenstoreReadPath);
+        if (config.GuestScopeRunPath is { } scopeRun)
+        {
+            CheckTool(errors, "guestScopeRunPath", scopeRun);
+        }
 
         if (config.EnrollmentToken is { Length: 0 })
         {

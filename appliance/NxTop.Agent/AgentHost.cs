@@ -68,7 +68,7 @@ internal static class AgentHost
             config.GuestKernel, config.GuestExtra, MacSeed: config.CenterUrl));
         services.AddSingleton(provider => new QemuImg(provider.GetRequiredService<ProcessRunner>(), config.QemuImgPath));
         services.AddSingleton<GuestLayering>();
-        services.AddSingleton<IGuestController>(provider => new XlGuestController(provider.GetRequiredService<ProcessRunner>(), config.XlPath));
+        services.AddSingleton<IGuestController>(provider => new XlGuestController(provider.GetRequiredService<ProcessRunner>(), config.XlPath, scopeRunPath: config.GuestScopeRunPath));
         services.AddSingleton<IGuestHealthProbe>(provider => new XenstoreHealthProbe(
             provider.GetRequiredService<ProcessRunner>(), provider.GetRequiredService<IGuestController>(), config.XenstoreReadPath,
             provider.GetRequiredService<TimeProvider>(), config.GuestConsoleLogDirectory));

@@ -49,7 +49,7 @@ public sealed class AgentConfigTests
             """);
 
         Assert.Equal(
-            $"{Path}: pollInterval: unknown field (line 3); the known fields are centerUrl, pollIntervalSeconds, socketPath, stateDirectory, xlPath, enrollmentToken, trustedKeysDirectory, maxBlobBytes, guestName, guestMemoryMiB, guestVcpus, guestBridge, guestKernel, guestExtra, qemuImgPath, xenstoreReadPath, desiredStateFile, inventoryRoot, guestConsoleLogDirectory, centerCaFile",
+            $"{Path}: pollInterval: unknown field (line 3); the known fields are centerUrl, pollIntervalSeconds, socketPath, stateDirectory, xlPath, enrollmentToken, trustedKeysDirectory, maxBlobBytes, guestName, guestMemoryMiB, guestVcpus, guestBridge, guestKernel, guestExtra, qemuImgPath, xenstoreReadPath, desiredStateFile, inventoryRoot, guestConsoleLogDirectory, centerCaFile, guestScopeRunPath",
             ex.Message);
     }
 

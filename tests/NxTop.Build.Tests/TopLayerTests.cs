@@ -21,12 +21,15 @@ public sealed class TopLayerTests : IDisposable
     }
 
     [Fact]
-    public void The_agent_and_the_nic_release_are_enabled_as_systemctl_enable_would()
+    public void The_agent_the_guest_stop_and_the_nic_release_are_enabled_as_systemctl_enable_would()
     {
         var tree = Stage();
 
         Assert.Equal("/etc/systemd/system/nxtop-agent.service",
             new FileInfo(Path.Combine(tree, "etc/systemd/system/multi-user.target.wants/nxtop-agent.service")).LinkTarget);
+        Assert.Equal("/etc/systemd/system/nxtop-guest-stop.service",
+            new FileInfo(Path.Combine(tree, "etc/systemd/system/multi-user.target.wants/nxtop-guest-stop.service")).LinkTarget);
+        Assert.True(File.Exists(Path.Combine(tree, "etc/systemd/system/nxtop-guest-stop.service")));
         Assert.Equal("/etc/systemd/system/nxtop-initrd-net-release.service",
             new FileInfo(Path.Combine(tree, "etc/systemd/system/sysinit.target.wants/nxtop-initrd-net-release.service")).LinkTarget);
         Assert.True(File.Exists(Path.Combine(tree, "etc/systemd/system/nxtop-initrd-net-release.service")));

@@ -115,6 +115,13 @@ public sealed class AgentLifecycleTests(AgentDiskFixture vm, AgentLifecycle life
         var xl = await Dom0.RunAsync("xl list desktop; xl block-list desktop; cat /var/lib/nxtop/guests/desktop/guest.cfg");
         output.WriteLine(xl);
         Assert.Contains("vdev=xvdb, access=rw, backendtype=qdisk, target=/var/lib/nxtop/guests/desktop/app-0.qcow2", xl, StringComparison.Ordinal);
+        // xl's watcher and the qdisk device model live in the guest's own scope, not in the agent's cgroup.
+        var cgroups = await Dom0.RunAsync("for p in $(pgrep -f 'xl create|xen-qemu-system'); do echo \"$p $(tr '\\0' ' ' < /proc/$p/cmdline | cut -c1-60): $(cat /proc/$p/cgroup)\"; done");
+        output.WriteLine($"guest processes:\n{cgroups}");
+        var guestProcesses = cgroups.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains(guestProcesses, l => l.Contains("xl create", StringComparison.Ordinal));
+        Assert.Contains(guestProcesses, l => l.Contains("xen-qemu-system", StringComparison.Ordinal));
+        Assert.All(guestProcesses, l => Assert.Matches("/nxtop-guests\\.slice/nxtop-guest-desktop-[0-9a-f]{12}\\.scope$", l));
         var blobs = await Dom0.BlobsAsync();
         output.WriteLine($"store: {blobs.Count} blobs, {blobs.Values.Sum()} bytes: {string.Join(", ", blobs.Select(b => $"{b.Key[..12]} {b.Value} B"))}");
         Assert.Equal(new[] { Content.BaseV1.Sha256, Content.Kernel.Sha256, Content.Initrd.Sha256, Content.App.Sha256 }.Order(), blobs.Keys.Order());
@@ -279,6 +286,12 @@ public sealed class AgentLifecycleTests(AgentDiskFixture vm, AgentLifecycle life
         output.WriteLine(journal);
         Assert.Contains("The Center is unreachable", journal, StringComparison.Ordinal);
         Assert.Contains("version=2", console, StringComparison.Ordinal);
+        // The shutdown gave the guest its clean stop (nxtop-guest-stop.service), instead of xendomains waiting for a
+        // guest whose watcher the agent's stop had killed. Every boot of a live root has its own machine id: -m.
+        var guestStop = await Dom0.RunAsync("journalctl -m --no-pager -o cat -u nxtop-guest-stop.service | grep 'stop-guest' | tail -n 3; true");
+        output.WriteLine($"nxtop-guest-stop at the reboot: {guestStop.Trim()}");
+        Assert.Contains("nxtop-agent stop-guest: guest desktop (domain ", guestStop, StringComparison.Ordinal);
+        Record("dom0 reboot with the guest running, reboot → SSH again", string.Create(CultureInfo.InvariantCulture, $"{took.TotalSeconds:0} s"));
     }
 
     [Fact]
@@ -302,6 +315,42 @@ public sealed class AgentLifecycleTests(AgentDiskFixture vm, AgentLifecycle life
         Record("agent: idle RSS (VmRSS)", string.Create(CultureInfo.InvariantCulture, $"{rssKiB / 1024.0:0.0} MiB"), "≤ 40 MB");
         Record("agent: start, exec → READY=1 (Center unreachable, guest from the cache)", string.Create(CultureInfo.InvariantCulture, $"{startSeconds:0.00} s"));
         Assert.True(rssKiB <= 40 * 1024, $"The agent's idle RSS is {rssKiB} KiB (aim: 40 MB).");
+    }
+
+    [Fact]
+    public async Task Restarting_the_agent_leaves_the_guest_and_its_disks_running()
+    {
+        var before = await Dom0.DomainIdAsync();
+        Assert.NotNull(before);
+        var backend = $"pgrep -f 'xen-domid {before}( |$)'";
+        var dm = (await Dom0.RunAsync(backend)).Trim();
+        Assert.NotEqual("", dm);
+
+        var since = (await Dom0.RunAsync("date +%s")).Trim();
+        await Dom0.RunAsync("systemctl restart nxtop-agent");
+        // A sync after the restart has reconciled: a guest that had gone with the agent would have been started again.
+        var facts = await Poll.UntilAsync("the restarted agent has synced once", TimeSpan.FromMinutes(3), async () =>
+        {
+            var status = await Dom0.TryRunAsync("nxtopctl status --json");
+            var synced = false;
+            if (status.ExitStatus is 0 or 1 && status.Stdout.TrimStart().StartsWith('{'))
+            {
+                using var doc = JsonDocument.Parse(status.Stdout);
+                synced = doc.RootElement.TryGetProperty("lifecycle", out var lifecycle) && lifecycle.ValueKind == JsonValueKind.Object
+                    && lifecycle.GetProperty("lastSyncAt").ValueKind == JsonValueKind.String;
+            }
+
+            return (synced, status.Stdout, $"exit {status.ExitStatus}");
+        }, output);
+        output.WriteLine($"status after the restart: {facts.Trim()}");
+
+        Assert.Equal(before, await Dom0.DomainIdAsync());
+        Assert.Equal(dm, (await Dom0.RunAsync($"{backend}; true")).Trim());
+        var journal = await Dom0.RunAsync($"journalctl -u nxtop-agent --no-pager -o cat --since @{since} | grep -E 'Started guest|stopped|starting'; true");
+        output.WriteLine(journal);
+        Assert.Contains("nxtop-agent stopped", journal, StringComparison.Ordinal);
+        Assert.Contains("starting, pid", journal, StringComparison.Ordinal);
+        Assert.DoesNotContain("Started guest", journal, StringComparison.Ordinal);
     }
 
     [Fact]

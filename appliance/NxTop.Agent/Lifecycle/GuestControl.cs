@@ -28,9 +28,18 @@ internal interface IGuestHealthProbe
     Task<HealthResult> WaitAsync(string name, TimeSpan deadline, CancellationToken cancellationToken);
 }
 
-/// <summary><see cref="IGuestController"/> over <c>xl</c>.</summary>
-internal sealed class XlGuestController(ProcessRunner runner, string xlPath, TimeSpan? goneTimeout = null) : IGuestController
+/// <summary>
+/// <see cref="IGuestController"/> over <c>xl</c>. With <paramref name="scopeRunPath"/> (<c>systemd-run</c>), every
+/// <c>xl create</c> runs in a transient scope unit of its own; see <see cref="ScopeArguments"/>.
+/// </summary>
+internal sealed class XlGuestController(ProcessRunner runner, string xlPath, TimeSpan? goneTimeout = null, string? scopeRunPath = null) : IGuestController
 {
+    /// <summary>The slice that holds the guests' scopes.</summary>
+    public const string ScopeSlice = "nxtop-guests.slice";
+
+    /// <summary>The unit that shuts the guest down when dom0 stops; the scopes are ordered before it, so they stop after it.</summary>
+    public const string GuestStopUnit = "nxtop-guest-stop.service";
+
     private readonly TimeSpan _goneTimeout = goneTimeout ?? DefaultGoneTimeout;
 
     private static readonly TimeSpan XlTimeout = TimeSpan.FromSeconds(60);
@@ -70,7 +79,36 @@ internal sealed class XlGuestController(ProcessRunner runner, string xlPath, Tim
     }
 
     public Task StartAsync(string configPath, CancellationToken cancellationToken) =>
-        runner.RunCheckedAsync(xlPath, ["create", configPath], CreateTimeout, cancellationToken);
+        scopeRunPath is null
+            ? runner.RunCheckedAsync(xlPath, ["create", configPath], CreateTimeout, cancellationToken)
+            : runner.RunCheckedAsync(scopeRunPath, ScopeArguments(xlPath, configPath, Guid.NewGuid()), CreateTimeout, cancellationToken);
+
+    /// <summary>
+    /// <c>systemd-run --scope ... -- xl create CONFIG</c>. <c>xl create</c> leaves two processes behind: its watcher,
+    /// which destroys the domain when the guest shuts down, and the qdisk device model (QEMU) that serves the guest's
+    /// disks. As children of the agent they would sit in the agent's cgroup, and systemd kills that whole cgroup when
+    /// the agent stops or restarts: the guest would lose its disks, and a guest that then shut down would never be
+    /// destroyed (xendomains waited 300 s for one at every reboot). In a scope of their own they outlive the agent.
+    /// The scope is ordered <c>Before=nxtop-guest-stop.service</c>: at shutdown that unit (ordered after the agent)
+    /// shuts the guest down cleanly first, and only then is the scope stopped. The unit is named after the guest's
+    /// directory (<c>guests/NAME/guest.cfg</c>) and <paramref name="id"/>, as one guest's scope may linger a moment
+    /// after its domain is gone while the next one starts.
+    /// </summary>
+    public static IReadOnlyList<string> ScopeArguments(string xlPath, string configPath, Guid id)
+    {
+        var guest = Path.GetFileName(Path.GetDirectoryName(configPath)) is { Length: > 0 } dir && NxTop.Contracts.ManifestRules.IsValidName(dir)
+            ? dir
+            : "guest";
+        return
+        [
+            "--scope", "--quiet", "--collect",
+            $"--unit=nxtop-guest-{guest}-{id.ToString("N")[..12]}.scope",
+            $"--slice={ScopeSlice}",
+            $"--property=Before={GuestStopUnit}",
+            $"--description=NxTop guest {guest} ({configPath})",
+            "--", xlPath, "create", configPath,
+        ];
+    }
 
     /// <summary>How long a stopped guest may take to disappear from <c>xl list</c> (xl's own monitor destroys it).</summary>
     public static readonly TimeSpan DefaultGoneTimeout = TimeSpan.FromSeconds(30);

@@ -99,6 +99,7 @@ public sealed class BootConfigRenderer(TemplateRenderer renderer)
         new("ssh/sshd_config.sbn", ConfigTarget.Rootfs, "etc/ssh/sshd_config.d/nxtop.conf", Regular),
         new("ssh/authorized_keys.sbn", ConfigTarget.Rootfs, "root/.ssh/authorized_keys", Private),
         new("systemd/nxtop-agent.service.sbn", ConfigTarget.Rootfs, "etc/systemd/system/nxtop-agent.service", Regular),
+        new("systemd/nxtop-guest-stop.service.sbn", ConfigTarget.Rootfs, "etc/systemd/system/nxtop-guest-stop.service", Regular),
         new("systemd/nxtop-initrd-net-release.service.sbn", ConfigTarget.Rootfs, "etc/systemd/system/nxtop-initrd-net-release.service", Regular),
         new("agent/agent.json.sbn", ConfigTarget.Rootfs, "etc/nxtop/agent.json", Regular),
         new("install/nxtop-install.sbn", ConfigTarget.Rootfs, "usr/lib/nxtop/nxtop-install", Executable),

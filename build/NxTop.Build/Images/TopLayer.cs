@@ -59,6 +59,7 @@ public static class TopLayer
         var wants = Path.Combine(tree, "etc/systemd/system/multi-user.target.wants");
         Directory.CreateDirectory(wants);
         File.CreateSymbolicLink(Path.Combine(wants, "nxtop-agent.service"), "/etc/systemd/system/nxtop-agent.service");
+        File.CreateSymbolicLink(Path.Combine(wants, "nxtop-guest-stop.service"), "/etc/systemd/system/nxtop-guest-stop.service");
         // The installer runs only when its boot entry asks (ConditionKernelCommandLine), the data mount only on a disk boot.
         File.CreateSymbolicLink(Path.Combine(wants, "nxtop-install.service"), "/etc/systemd/system/nxtop-install.service");
         var localFsWants = Path.Combine(tree, "etc/systemd/system/local-fs.target.wants");
