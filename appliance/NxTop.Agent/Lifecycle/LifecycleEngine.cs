@@ -474,7 +474,7 @@ internal sealed partial class LifecycleEngine(
     [LoggerMessage(EventId = 203, Level = LogLevel.Warning, Message = "{Message}")]
     private partial void LogStageFailed(string message);
 
-    [LoggerMessage(EventId = 204, Level = LogLevel.Warning, Message = "Recovered transaction {Id} interrupted at '{Phase}'; the guest runs {Current}")]
+    [LoggerMessage(EventId = 204, Level = LogLevel.Warning, Message = "Recovered transaction {Id} interrupted at '{Phase}'; back on {Current} (the guest starts when the next reconcile has decided what runs)")]
     private partial void LogRecovered(string id, string phase, string current);
 
     [LoggerMessage(EventId = 207, Level = LogLevel.Critical, Message = "Wiped this device on the Center's order {CommandId}: guest destroyed, content, disks, state and credential deleted")]
