@@ -8,7 +8,7 @@ namespace NxTop.Agent;
 /// <summary>
 /// <c>nxtop-agent stop-guest [--config PATH] [--grace SECONDS]</c>: shuts the desktop guest down cleanly within the
 /// grace, then destroys it, and returns once its domain is gone. It is the <c>ExecStop</c> of
-/// <c>nxtop-guest-stop.service</c>, which dom0 stops after the agent and before xendomains and xen, so a reboot or
+/// <c>nxtop-guest-stop.service</c>, which dom0 stops after the agent and before xen, so a reboot or
 /// power-off gives the guest its clean shutdown; a stop or restart of the agent alone leaves the guest running.
 /// Exit codes: 0 stopped (or not running), 1 the guest could not be stopped or the configuration is bad, 64 usage.
 /// </summary>

@@ -40,7 +40,7 @@ public sealed class TopLayerTests : IDisposable
     {
         var tree = Stage();
 
-        foreach (var unit in new[] { "e2scrub_reap.service", "e2scrub_all.timer", "apt-daily.timer" })
+        foreach (var unit in new[] { "e2scrub_reap.service", "e2scrub_all.timer", "apt-daily.timer", "xendomains.service" })
         {
             Assert.Equal("/dev/null", new FileInfo(Path.Combine(tree, "etc/systemd/system", unit)).LinkTarget);
         }

@@ -78,10 +78,15 @@ public static class TopLayer
         }
     }
 
-    /// <summary>Units masked in the appliance: no ext4-on-LVM to scrub, no apt upgrades, no dpkg database to back up, no disk to trim.</summary>
+    /// <summary>
+    /// Units masked in the appliance: no ext4-on-LVM to scrub, no apt upgrades, no dpkg database to back up, no disk to
+    /// trim; and xendomains, because the agent owns the guest (nxtop-guest-stop.service gives it its clean shutdown):
+    /// xendomains would only save, restore or auto-start domains, and it cost 9.7 s of the boot under TCG.
+    /// </summary>
     public static IReadOnlyList<string> MaskedUnits { get; } =
     [
         "e2scrub_reap.service", "e2scrub_all.timer", "apt-daily.timer", "apt-daily-upgrade.timer", "dpkg-db-backup.timer", "fstrim.timer",
+        "xendomains.service",
     ];
 
     private static void Write(string tree, string relative, string content, UnixFileMode mode)
