@@ -384,13 +384,24 @@ public sealed class AgentLifecycleTests(AgentDiskFixture vm, AgentLifecycle life
     public async Task A_disk_that_fills_up_during_a_download_gives_a_clear_error_and_the_old_version_keeps_running()
     {
         var domain = await Dom0.DomainIdAsync();
-        // Everything free on the data partition, reserved blocks included (the agent is root), but 20 KiB: room for
-        // the small state files the agent rewrites, not for the 40 KiB patch.
-        var fill = await Dom0.RunAsync(
-            "free=$(( $(stat -f -c '%f * %S' /var/lib/nxtop) - 20480 )); fallocate -l $free /var/lib/nxtop/vmtest-fill && sync && df -B1 /var/lib/nxtop | tail -n 1");
-        output.WriteLine($"filled the data partition: {fill.Trim()}");
+        // Everything free on the data partition, root's reserved blocks included (the agent is root), but 20 KiB:
+        // room for the small state files the agent rewrites, not for the 40 KiB patch. ext4 keeps reserved_clusters
+        // (up to 16 MiB) that even root cannot fallocate, so they are left out; and one fallocate of all but 20 KiB
+        // can still need an extent block more, so: all but 1 MiB, then a second file of all but 20 KiB, 4 KiB less
+        // at each refusal.
+        const string Fill = "/var/lib/nxtop/vmtest-fill";
         try
         {
+            var fill = await Dom0.RunAsync(
+                "d=/var/lib/nxtop; resv=$(cat /sys/fs/ext4/$(basename \"$(findmnt -no SOURCE $d)\")/reserved_clusters) && "
+                + "free() { echo $(( $(stat -f -c '%f * %S' $d) - resv * $(stat -f -c '%S' $d) )); } && "
+                + $"fallocate -l $(( $(free) - 1048576 )) {Fill}.1 && sync && n=$(( $(free) - 20480 )) && i=0 && "
+                + $"while ! fallocate -l $n {Fill}.2 2>/dev/null; do rm -f {Fill}.2; n=$((n - 4096)); i=$((i + 1)); [ $n -gt 0 ] && [ $i -lt 64 ] || exit 1; done; "
+                + "sync; echo $(free)");
+            var freeBytes = long.Parse(fill.Trim(), CultureInfo.InvariantCulture);
+            output.WriteLine($"filled the data partition: {freeBytes} bytes free");
+            Assert.True(freeBytes < Content.PatchV9.Size, $"The fill left {freeBytes} bytes free, room for the {Content.PatchV9.Size}-byte patch.");
+
             var published = await Center.PublishPatchAsync(TestGuestSet.BaseName, Content.PatchV9.Path, of: 7);
             Assert.Equal(9, published.Version);
             await Dom0.SyncNowAsync();
@@ -415,7 +426,7 @@ public sealed class AgentLifecycleTests(AgentDiskFixture vm, AgentLifecycle life
         }
         finally
         {
-            await Dom0.RunAsync("rm -f /var/lib/nxtop/vmtest-fill");
+            await Dom0.RunAsync($"rm -f {Fill}.1 {Fill}.2");
         }
 
         // With room again, the next sync fetches and commits the patch.
