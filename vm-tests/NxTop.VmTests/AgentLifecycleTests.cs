@@ -115,8 +115,9 @@ public sealed class AgentLifecycleTests(AgentDiskFixture vm, AgentLifecycle life
         var xl = await Dom0.RunAsync("xl list desktop; xl block-list desktop; cat /var/lib/nxtop/guests/desktop/guest.cfg");
         output.WriteLine(xl);
         Assert.Contains("vdev=xvdb, access=rw, backendtype=qdisk, target=/var/lib/nxtop/guests/desktop/app-0.qcow2", xl, StringComparison.Ordinal);
-        // xl's watcher and the qdisk device model live in the guest's own scope, not in the agent's cgroup.
-        var cgroups = await Dom0.RunAsync("for p in $(pgrep -f 'xl create|xen-qemu-system'); do echo \"$p $(tr '\\0' ' ' < /proc/$p/cmdline | cut -c1-60): $(cat /proc/$p/cgroup)\"; done");
+        // xl's watcher and the guest's qdisk device model (not dom0's own, -xen-domid 0) live in the guest's own
+        // scope, not in the agent's cgroup. The [x] keeps this shell's own command line from matching.
+        var cgroups = await Dom0.RunAsync("for p in $(pgrep -f '[x]l create|[x]en-domid [1-9]'); do echo \"$p $(tr '\\0' ' ' < /proc/$p/cmdline | cut -c1-60): $(cat /proc/$p/cgroup)\"; done");
         output.WriteLine($"guest processes:\n{cgroups}");
         var guestProcesses = cgroups.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Contains(guestProcesses, l => l.Contains("xl create", StringComparison.Ordinal));
