@@ -40,8 +40,11 @@ public sealed class AgentLifecycleTests(AgentDiskFixture vm, AgentLifecycle life
     [Fact]
     public async Task Dom0_has_the_qdisk_backend_qemu_img_guest_console_logs_and_the_test_key()
     {
+        // SSH can come up before the agent: on a slow TCG boot its start still waited for xen.service (seen once,
+        // at 391 s to SSH). Up to 3 minutes for it to be active, then the facts.
         var facts = await Dom0.TryRunAsync(
-            "echo \"qemu-img: $(qemu-img --version 2>&1 | head -n 1)\"; "
+            "timeout 180 sh -c 'until systemctl is-active -q nxtop-agent; do sleep 2; done'; "
+            + "echo \"qemu-img: $(qemu-img --version 2>&1 | head -n 1)\"; "
             + "echo \"qdisk backend: $(pgrep -a -f '^/usr/libexec/xen-qemu-system-i386 .*-xen-domid 0' || echo none)\"; "
             + "echo \"xenconsoled: $(ps -o args= -C xenconsoled)\"; "
             + "echo \"console logs: $(ls -d /var/log/xen/console 2>&1)\"; "
