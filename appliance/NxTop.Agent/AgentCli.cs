@@ -57,6 +57,41 @@ internal static partial class AgentCli
         }
     }
 
+    /// <summary>
+    /// <c>--config PATH</c> or <c>--config=PATH</c> at <paramref name="i"/> (which moves past a separate value); false
+    /// for any other argument. Shared by every command that reads the configuration.
+    /// </summary>
+    internal static bool TryConfigOption(IReadOnlyList<string> args, ref int i, ref string configPath)
+    {
+        if (args[i] == "--config" && i + 1 < args.Count)
+        {
+            configPath = args[++i];
+            return true;
+        }
+
+        if (args[i].StartsWith("--config=", StringComparison.Ordinal))
+        {
+            configPath = args[i]["--config=".Length..];
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>The configuration, or null after writing "<paramref name="command"/>: FILE: FIELD: problem" to stderr.</summary>
+    internal static async Task<AgentConfig?> LoadConfigAsync(string configPath, TextWriter stderr, string command)
+    {
+        try
+        {
+            return AgentConfigFile.Load(configPath);
+        }
+        catch (AgentConfigException ex)
+        {
+            await stderr.WriteLineAsync($"{command}: {ex.Message}").ConfigureAwait(false);
+            return null;
+        }
+    }
+
     /// <summary>Runs the agent until the host is stopped (SIGTERM, or <paramref name="cancellationToken"/>).</summary>
     public static async Task<int> RunAgentAsync(
         IReadOnlyList<string> args, TextWriter stderr, TimeProvider timeProvider, CancellationToken cancellationToken)
@@ -64,17 +99,10 @@ internal static partial class AgentCli
         var configPath = AgentConfig.DefaultPath;
         for (var i = 0; i < args.Count; i++)
         {
-            switch (args[i])
+            if (!TryConfigOption(args, ref i, ref configPath))
             {
-                case "--config" when i + 1 < args.Count:
-                    configPath = args[++i];
-                    break;
-                case var arg when arg.StartsWith("--config=", StringComparison.Ordinal):
-                    configPath = arg["--config=".Length..];
-                    break;
-                default:
-                    await stderr.WriteLineAsync($"nxtop-agent run: unexpected argument '{args[i]}'\n{Usage}").ConfigureAwait(false);
-                    return ExitUsage;
+                await stderr.WriteLineAsync($"nxtop-agent run: unexpected argument '{args[i]}'\n{Usage}").ConfigureAwait(false);
+                return ExitUsage;
             }
         }
 

@@ -108,8 +108,7 @@ internal static class CtlCommand
                 case "--token" when i + 1 < args.Count:
                     token = args[++i];
                     break;
-                case "--config" when i + 1 < args.Count:
-                    configPath = args[++i];
+                case var _ when AgentCli.TryConfigOption(args, ref i, ref configPath):
                     break;
                 default:
                     await stderr.WriteLineAsync($"nxtop-agent ctl enroll: unexpected argument '{args[i]}'\n{Usage}").ConfigureAwait(false);
@@ -123,14 +122,8 @@ internal static class CtlCommand
             return AgentCli.ExitUsage;
         }
 
-        AgentConfig config;
-        try
+        if (await AgentCli.LoadConfigAsync(configPath, stderr, "nxtop-agent ctl enroll").ConfigureAwait(false) is not { } config)
         {
-            config = AgentConfigFile.Load(configPath);
-        }
-        catch (AgentConfigException ex)
-        {
-            await stderr.WriteLineAsync($"nxtop-agent ctl enroll: {ex.Message}").ConfigureAwait(false);
             return ExitUnhealthy;
         }
 

@@ -25,8 +25,7 @@ internal static class GuestStopCommand
         {
             switch (args[i])
             {
-                case "--config" when i + 1 < args.Count:
-                    configPath = args[++i];
+                case var _ when AgentCli.TryConfigOption(args, ref i, ref configPath):
                     break;
                 case "--grace" when i + 1 < args.Count:
                     var text = args[++i];
@@ -44,14 +43,8 @@ internal static class GuestStopCommand
             }
         }
 
-        AgentConfig config;
-        try
+        if (await AgentCli.LoadConfigAsync(configPath, stderr, "nxtop-agent stop-guest").ConfigureAwait(false) is not { } config)
         {
-            config = AgentConfigFile.Load(configPath);
-        }
-        catch (AgentConfigException ex)
-        {
-            await stderr.WriteLineAsync($"nxtop-agent stop-guest: {ex.Message}").ConfigureAwait(false);
             return AgentCli.ExitFailure;
         }
 

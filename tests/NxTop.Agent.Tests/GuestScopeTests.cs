@@ -101,7 +101,7 @@ public sealed class GuestScopeTests : IDisposable
     [Fact]
     public async Task Stop_guest_shuts_the_configured_guest_down_and_waits_until_it_is_gone()
     {
-        var (exitCode, stdout, stderr) = await Cli("stop-guest", "--config", WriteConfig(FakeXl()), "--grace", "5");
+        var (exitCode, stdout, stderr) = await Cli("stop-guest", $"--config={WriteConfig(FakeXl())}", "--grace", "5");
 
         Assert.True(exitCode == 0, stderr);
         // One list to report the domain, then the controller's own stop.
